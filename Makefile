@@ -1,0 +1,38 @@
+# argos-cloud: two commands on a fresh machine — `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.argos-cloud-installed
+
+.PHONY: demo test test-fast bench lint venv clean-venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## The whole lifecycle on the sandbox: validate → commission → status → deploy → decommission → clean
+demo: venv
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash scripts/demo.sh
+
+## Every test tier (unit, aws, e2e, salt, reliability) and ruff
+test: venv
+	$(VENV)/bin/ruff check src tests bench scripts manage.py
+	$(PY) -m pytest -q -p no:cacheprovider
+
+## Skip the slow tiers (salt, e2e) while working
+test-fast: venv
+	$(PY) -m pytest -q -m "not salt and not e2e"
+
+## Timings and AWS call counts on a moto server; writes bench/results.json
+bench: venv
+	$(PY) bench/run.py
+
+lint: venv
+	$(VENV)/bin/ruff check src tests bench scripts manage.py
+
+clean-venv:
+	rm -rf $(VENV)

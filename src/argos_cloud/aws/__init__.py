@@ -1,0 +1,1 @@
+"""The only package that imports boto3: session, clients, error codes, emulator detection."""

@@ -1,0 +1,113 @@
+"""SSM Parameter Store: the one boto-facing piece under the lock and the journal.
+
+Callers (engine/lock.py, engine/journal.py, workflows) get plain strings and
+booleans; AWS error codes are matched here, never message text. Values are
+never logged: some parameters are secrets.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from argos_cloud.aws.errors import as_aws_error, error_code
+from argos_cloud.model.names import tag_list
+
+log = logging.getLogger(__name__)
+
+DELETE_BATCH = 10  # delete_parameters takes at most 10 names per call
+
+
+class ParameterStore:
+    """A thin adapter over an ssm client: create-if-absent, put, get, delete, list."""
+
+    def __init__(self, ssm_client: Any) -> None:
+        self._ssm = ssm_client
+
+    def create(self, name: str, value: str, *, secure: bool = False,
+               tags: Mapping[str, str] | None = None) -> bool:
+        """Create `name` only if absent (atomic in SSM); False when it already exists.
+
+        This is the lock primitive: of many concurrent creators exactly one gets True.
+        """
+        request: dict[str, Any] = {"Name": name, "Value": value, "Overwrite": False,
+                                   "Type": "SecureString" if secure else "String"}
+        if tags:
+            request["Tags"] = tag_list(dict(tags))  # allowed only without Overwrite
+        try:
+            self._ssm.put_parameter(**request)
+        except ClientError as e:
+            if error_code(e) == "ParameterAlreadyExists":
+                log.debug("ssm parameter %s already exists", name)
+                return False
+            raise as_aws_error("ssm.PutParameter", e) from e
+        log.debug("ssm parameter %s created", name)
+        return True
+
+    def put(self, name: str, value: str, *, secure: bool = False,
+            tags: Mapping[str, str] | None = None) -> None:
+        """Create or overwrite `name`; tags go on separately (SSM refuses Tags with Overwrite)."""
+        try:
+            self._ssm.put_parameter(Name=name, Value=value, Overwrite=True,
+                                    Type="SecureString" if secure else "String")
+            if tags:
+                self._ssm.add_tags_to_resource(ResourceType="Parameter", ResourceId=name,
+                                               Tags=tag_list(dict(tags)))
+        except ClientError as e:
+            raise as_aws_error("ssm.PutParameter", e) from e
+        log.debug("ssm parameter %s written", name)
+
+    def get(self, name: str, *, decrypt: bool = False) -> str | None:
+        """The value of `name`, or None when it does not exist."""
+        try:
+            reply = self._ssm.get_parameter(Name=name, WithDecryption=decrypt)
+        except ClientError as e:
+            if error_code(e) == "ParameterNotFound":
+                return None
+            raise as_aws_error("ssm.GetParameter", e) from e
+        return str(reply["Parameter"]["Value"])
+
+    def delete(self, name: str) -> bool:
+        """Delete `name`; False when it was already gone (gone = done)."""
+        try:
+            self._ssm.delete_parameter(Name=name)
+        except ClientError as e:
+            if error_code(e) == "ParameterNotFound":
+                return False
+            raise as_aws_error("ssm.DeleteParameter", e) from e
+        log.debug("ssm parameter %s deleted", name)
+        return True
+
+    def list_path(self, path: str, *, decrypt: bool = False) -> dict[str, str]:
+        """Every parameter under `path` (recursive), name → value, in one paginated read."""
+        found: dict[str, str] = {}
+        paginator = self._ssm.get_paginator("get_parameters_by_path")
+        try:
+            for page in paginator.paginate(Path=path.rstrip("/") or "/", Recursive=True,
+                                           WithDecryption=decrypt):
+                for parameter in page.get("Parameters", []):
+                    found[str(parameter["Name"])] = str(parameter["Value"])
+        except ClientError as e:
+            raise as_aws_error("ssm.GetParametersByPath", e) from e
+        return found
+
+    def delete_many(self, names: Iterable[str]) -> list[str]:
+        """Delete the given parameters in batches; returns the names actually deleted."""
+        pending = list(names)
+        deleted: list[str] = []
+        for start in range(0, len(pending), DELETE_BATCH):
+            batch = pending[start:start + DELETE_BATCH]
+            try:
+                reply = self._ssm.delete_parameters(Names=batch)
+            except ClientError as e:
+                raise as_aws_error("ssm.DeleteParameters", e) from e
+            deleted.extend(str(n) for n in reply.get("DeletedParameters", []))
+        log.debug("ssm deleted %d parameter(s)", len(deleted))
+        return deleted
+
+    def delete_path(self, path: str) -> list[str]:
+        """Delete everything under `path`; returns the deleted names (decommission, tests)."""
+        return self.delete_many(sorted(self.list_path(path)))

@@ -1,0 +1,1 @@
+"""The thin edge: parse, confirm, render; every error becomes one line here."""

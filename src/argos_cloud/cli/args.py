@@ -1,0 +1,195 @@
+"""The command line: global flags anywhere, then `ENV COMMAND` or a tool command.
+
+Kept free of heavy imports so that `--help` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from argos_cloud.errors import BadInput
+
+ENV_COMMANDS = {
+    "commission": "build the whole environment; re-running finishes or repairs it",
+    "plan": "show what commission would create, change or delete; changes nothing",
+    "deploy": "bring app and worker instances to one git commit, in batches",
+    "rollback": "deploy the previously deployed commit",
+    "status": "everything that exists for the environment, by role",
+    "history": "what was done to the environment, by whom, when, with what result",
+    "decommission": "delete everything the environment has (final DB snapshot first)",
+    "clean": "delete the project's image bake: its instance, the image and snapshots",
+    "unlock": "break the environment's lock (when its holder is gone)",
+}
+TOOL_COMMANDS = {
+    "init": "write a starter config, deploy/ templates and the Salt tree here",
+    "validate": "render and validate every role's Salt states with real Salt, offline",
+    "sandbox": "start | status | stop | reset the local AWS emulator (moto)",
+    "version": "print the version",
+}
+SANDBOX_ACTIONS = ("start", "status", "stop", "reset")
+
+
+def usage_text(program: str) -> str:
+    lines = [
+        f"usage: {program} [global flags] ENV COMMAND [flags]",
+        f"       {program} [global flags] init | validate | sandbox ACTION | version",
+        f"       {program} ENV COMMAND -h   (flags of one command)",
+        "",
+        "Commission, deploy to, decommission and clean application environments on AWS.",
+        "ENV is an environment of the config (e.g. qa, production).",
+        "",
+        "environment commands:",
+        *[f"  {name:<13} {text}" for name, text in ENV_COMMANDS.items()],
+        "",
+        "tool commands:",
+        *[f"  {name:<13} {text}" for name, text in TOOL_COMMANDS.items()],
+        "",
+        "global flags (before or after the command):",
+        "  --config PATH        config file (default ./argos-cloud.toml)",
+        "  --output text|json   output format (default text; json: stdout is one document)",
+        "  --yes, -y            answer yes to confirmations",
+        "  -v, --verbose        more detail, including errors' causes",
+        "  --profile NAME       AWS profile (provider aws)",
+        "  -h, --help           this help",
+        "",
+        "exit status: 0 ok, 1 failed, 2 bad input, 3 refused, 130 interrupted",
+        "examples:",
+        f"  {program} qa commission       {program} --output json qa plan",
+        f"  {program} qa deploy --ref v1.2  {program} sandbox start --output json",
+        "  python manage.py qa commission   (the same CLI)",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+@dataclass
+class Arguments:
+    """Everything parsed; `command` is an ENV command or a tool command."""
+
+    command: str
+    environment: str | None = None
+    config: Path = Path("argos-cloud.toml")
+    output: str = "text"
+    yes: bool = False
+    verbose: bool = False
+    profile: str | None = None
+    help: bool = False
+    options: dict[str, object] = field(default_factory=dict)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise BadInput(f"{self.prog}: {message}")
+
+
+def _extract_globals(argv: list[str], into: Arguments) -> list[str]:
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        name, eq, value = token.partition("=")
+        if name in ("--config", "--output", "--profile"):
+            if not eq:
+                if i + 1 >= len(argv):
+                    raise BadInput(f"{name} needs a value")
+                value = argv[i + 1]
+                i += 1
+            if name == "--config":
+                into.config = Path(value)
+            elif name == "--output":
+                if value not in ("text", "json"):
+                    raise BadInput(f"--output must be 'text' or 'json', not '{value}'")
+                into.output = value
+            else:
+                into.profile = value
+        elif token in ("--yes", "-y"):
+            into.yes = True
+        elif token in ("-v", "--verbose"):
+            into.verbose = True
+        elif token == "--":
+            rest += argv[i + 1:]
+            break
+        else:
+            rest.append(token)
+        i += 1
+    return rest
+
+
+def _command_parser(program: str, command: str) -> _Parser:
+    p = _Parser(prog=f"{program} ENV {command}", add_help=True,
+                description=ENV_COMMANDS.get(command, ""))
+    if command in ("commission", "deploy", "rollback", "decommission", "clean"):
+        p.add_argument("--break-lock", action="store_true",
+                       help="clear a stale lock before starting")
+    if command == "commission":
+        p.add_argument("--parallel", type=int, default=4, help="steps run at once (1-16)")
+    if command == "deploy":
+        p.add_argument("--ref", help="commit, branch or tag (default: the config's ref)")
+        p.add_argument("--roles", nargs="+", choices=["app", "worker"],
+                       default=["app", "worker"])
+        p.add_argument("--batch", default="50%", help="instances per batch: N or N%%")
+    if command == "rollback":
+        p.add_argument("--roles", nargs="+", choices=["app", "worker"],
+                       default=["app", "worker"])
+        p.add_argument("--batch", default="50%")
+    if command == "decommission":
+        p.add_argument("--delete-image", action="store_true",
+                       help="also delete the project's image (shared by environments)")
+        p.add_argument("--skip-final-snapshot", action="store_true",
+                       help="do not snapshot the database's data volume first")
+    if command == "clean":
+        p.add_argument("--force", action="store_true",
+                       help="clean even while launch templates still use the image")
+    if command == "history":
+        p.add_argument("--limit", type=int, default=20)
+        p.add_argument("--offline", action="store_true", help="read the local copy only")
+    return p
+
+
+def parse(argv: list[str], program: str = "argos-cloud") -> Arguments:
+    """Parse `argv`; bad usage raises BadInput (exit 2)."""
+    args = Arguments(command="help")
+    rest = _extract_globals(list(argv), args)
+    if not rest or rest[0] in ("-h", "--help", "help"):
+        args.help = True
+        if not rest and not argv:
+            raise BadInput("missing command (try --help)")
+        return args
+    first = rest[0]
+    if first in ("--version",):
+        args.command = "version"
+        return args
+    if first.startswith("-"):
+        raise BadInput(f"unknown flag '{first}' (try --help)")
+    if first in TOOL_COMMANDS:
+        args.command = first
+        p = _Parser(prog=f"{program} {first}", description=TOOL_COMMANDS[first])
+        if first == "sandbox":
+            p.add_argument("action", choices=SANDBOX_ACTIONS)
+        if first == "validate":
+            p.add_argument("--tree", type=Path, help="a state tree folder (default: config's)")
+        ns = p.parse_args(rest[1:])
+        args.options = vars(ns)
+        return args
+    if first in ENV_COMMANDS:
+        raise BadInput(f"'{first}' needs an environment first: {program} ENV {first}")
+    from argos_cloud.config.schema import validate_environment_name
+
+    problem = validate_environment_name(first)
+    if problem:
+        raise BadInput(problem)
+    args.environment = first
+    if len(rest) < 2:
+        raise BadInput(f"missing command after '{first}': one of "
+                       f"{', '.join(ENV_COMMANDS)}")
+    command = rest[1]
+    if command in ("-h", "--help"):
+        args.help = True
+        return args
+    if command not in ENV_COMMANDS:
+        raise BadInput(f"unknown command '{command}': one of {', '.join(ENV_COMMANDS)}")
+    args.command = command
+    ns = _command_parser(program, command).parse_args(rest[2:])
+    args.options = vars(ns)
+    return args

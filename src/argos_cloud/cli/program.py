@@ -1,0 +1,214 @@
+"""The work of each command: open the environment, call the workflow, render its result.
+
+Catches nothing: main() maps errors to exit statuses.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from argos_cloud.cli.args import Arguments
+from argos_cloud.cli.environment import Environment
+from argos_cloud.cli.views import ProgressHook, View
+from argos_cloud.errors import BadInput, ExitStatus, NotBuilt, Refused
+
+
+def program(args: Arguments, env: Environment) -> ExitStatus:
+    view = View(env, args.output, args.verbose)
+    config = args.config if args.config.is_absolute() else env.cwd / args.config
+    if args.command == "version":
+        from argos_cloud import __version__
+
+        view.document({"version": __version__})
+        if not view.json:
+            view.line(f"argos-cloud {__version__}")
+        return ExitStatus.OK
+    if args.command == "sandbox":
+        return _sandbox(args, view, config)
+    if args.command == "init":
+        from argos_cloud.workflows.init import init
+
+        made = init(env.cwd)
+        view.document({"created": [str(p) for p in made.created],
+                       "kept": [str(p) for p in made.kept]})
+        for line in made.lines():
+            view.line(line)
+        return ExitStatus.OK
+    if args.command == "validate":
+        return _validate(args, view, config)
+    handler = _ENV_COMMANDS[args.command]
+    return handler(args, env, view, config)
+
+
+def _session(args: Arguments, env: Environment, view: View, config: Path) -> Any:
+    from argos_cloud.workflows.session import open_session
+
+    assert args.environment is not None
+    session = open_session(config, args.environment, profile=args.profile,
+                           environ=env.environ)
+    hook = ProgressHook(view)
+    session.on_event = hook.progress
+    return session, hook
+
+
+def confirm(args: Arguments, env: Environment, view: View, question: str,
+            *, type_name: str | None = None) -> None:
+    """Ask unless --yes; a protected environment's name must be typed. No → Refused."""
+    if args.yes:
+        return
+    if not env.interactive:
+        raise Refused(f"{question.rstrip('?')}: refused without --yes (no terminal to ask)")
+    if type_name is not None:
+        answer = env.ask(f"{question}\nType the environment's name ({type_name}) to confirm: ")
+        if answer != type_name:
+            raise Refused("confirmation declined: the name typed did not match")
+        return
+    answer = env.ask(f"{question} [y/N] ")
+    if (answer or "").lower() not in ("y", "yes"):
+        raise Refused("confirmation declined")
+
+
+def _break_lock_if_asked(args: Arguments, session: Any, view: View) -> None:
+    if args.options.get("break_lock"):
+        old = session.lock("unlock").break_lock()
+        if old is not None:
+            view.line(f"broke the lock held by {old.who} ({old.operation}) since {old.created}")
+
+
+def _plan(args: Arguments, env: Environment, view: View, config: Path) -> ExitStatus:
+    from argos_cloud.workflows.commission import prepare
+
+    session, _ = _session(args, env, view, config)
+    prepared = prepare(session)
+    view.notes(session.notes)
+    view.show_plan(prepared.plan)
+    view.document(prepared.plan.to_json())
+    return ExitStatus.OK
+
+
+def _commission(args: Arguments, env: Environment, view: View, config: Path) -> ExitStatus:
+    from argos_cloud.workflows.commission import CommissionFailed, execute, prepare
+
+    session, hook = _session(args, env, view, config)
+    _break_lock_if_asked(args, session, view)
+    prepared = prepare(session)
+    view.notes(session.notes)
+    view.show_plan(prepared.plan)
+    if prepared.plan.empty:
+        view.document({"environment": session.spec.name, "ok": True, "changed": False,
+                       "plan": prepared.plan.to_json(), "notes": session.notes})
+        return ExitStatus.OK
+    protected = " (protected)" if session.spec.protected else ""
+    confirm(args, env, view, f"Commission {session.spec.project}/{session.spec.name}"
+            f"{protected} as planned?")
+    view.line("Commissioning:")
+    try:
+        result = execute(session, prepared, hook=hook,
+                         parallel=int(args.options.get("parallel") or 4))
+    except CommissionFailed as e:
+        view.document({**e.result.to_json(), "error": str(e)})
+        raise
+    view.notes([n for n in result.notes if n not in prepared.plan.notes])
+    view.line(f"Commissioned {session.spec.project}/{session.spec.name}: "
+              f"{len(result.walk.succeeded) if result.walk else 0} step(s) done.", style="bold")
+    view.document({**result.to_json(), "changed": True})
+    return ExitStatus.OK
+
+
+def _status(args: Arguments, env: Environment, view: View, config: Path) -> ExitStatus:
+    from argos_cloud.workflows.status import status, text_rows
+
+    session, _ = _session(args, env, view, config)
+    report = status(session)
+    view.document(report.to_json())
+    view.notes(report.notes)
+    if report.empty:
+        view.line(f"{report.project}/{report.environment}: nothing exists for this "
+                  "environment.")
+        return ExitStatus.OK
+    view.table(("role", "kind", "name", "id", "state"), text_rows(report),
+               title=f"{report.project}/{report.environment}")
+    view.line(f"deployed commit: {report.deployed_ref or '(none yet)'}")
+    if report.lock:
+        view.line(f"locked by {report.lock['who']} ({report.lock['operation']}) since "
+                  f"{report.lock['since']}")
+    extra = f" (not priced: {', '.join(report.unpriced)})" if report.unpriced else ""
+    view.line(f"estimated cost: ${report.hourly_usd:.3f}/hour on-demand{extra}")
+    return ExitStatus.OK
+
+
+def _unlock(args: Arguments, env: Environment, view: View, config: Path) -> ExitStatus:
+    session, _ = _session(args, env, view, config)
+    holder = session.lock("unlock").holder()
+    if holder is None:
+        view.line(f"{session.spec.name} is not locked.")
+        view.document({"environment": session.spec.name, "broken": None})
+        return ExitStatus.OK
+    confirm(args, env, view, f"Break the lock held by {holder.who} ({holder.operation}) "
+            f"since {holder.created}?")
+    session.lock("unlock").break_lock()
+    view.line(f"broke the lock held by {holder.who} ({holder.operation}).")
+    view.document({"environment": session.spec.name,
+                   "broken": {"who": holder.who, "operation": holder.operation,
+                              "since": holder.created}})
+    return ExitStatus.OK
+
+
+def _delegate(module: str, function: str) -> Any:
+    """A command implemented in its own cli module; absent means not built yet."""
+    def handler(args: Arguments, env: Environment, view: View, config: Path) -> ExitStatus:
+        try:
+            mod = importlib.import_module(f"argos_cloud.cli.{module}")
+        except ModuleNotFoundError as e:
+            if e.name == f"argos_cloud.cli.{module}":
+                raise NotBuilt(args.command) from None
+            raise
+        session, hook = _session(args, env, view, config)
+        _break_lock_if_asked(args, session, view)
+        result: ExitStatus = getattr(mod, function)(args, env, view, session, hook)
+        return result
+    return handler
+
+
+def _sandbox(args: Arguments, view: View, config: Path) -> ExitStatus:
+    from argos_cloud.sandbox.server import Sandbox
+    from argos_cloud.workflows.session import state_dir_for
+
+    box = Sandbox(state_dir_for(config))
+    action = str(args.options["action"])
+    info = getattr(box, action)()
+    view.document(info.to_json())
+    if info.running:
+        view.line(f"sandbox {'running' if action != 'stop' else 'still running'}: "
+                  f"{info.endpoint} (pid {info.pid})")
+    else:
+        view.line("sandbox stopped." if action == "stop" else "sandbox is not running.")
+    return ExitStatus.OK
+
+
+def _validate(args: Arguments, view: View, config: Path) -> ExitStatus:
+    from argos_cloud.workflows.validate import run_validate
+
+    tree = args.options.get("tree")
+    if tree is not None and not Path(str(tree)).is_dir():
+        raise BadInput(f"--tree: no such folder '{tree}'")
+    report = run_validate(config, Path(str(tree)) if tree else None)
+    view.document(report.to_json())
+    for line in report.lines():
+        view.line(line)
+    return ExitStatus.OK if report.ok else ExitStatus.FAILED
+
+
+_ENV_COMMANDS = {
+    "plan": _plan,
+    "commission": _commission,
+    "status": _status,
+    "unlock": _unlock,
+    "deploy": _delegate("deploy_commands", "deploy"),
+    "rollback": _delegate("deploy_commands", "rollback"),
+    "history": _delegate("deploy_commands", "history"),
+    "decommission": _delegate("teardown_commands", "decommission"),
+    "clean": _delegate("teardown_commands", "clean"),
+}

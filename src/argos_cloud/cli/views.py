@@ -1,0 +1,141 @@
+"""Rendering: plans like Terraform's, tables, progress lines, or one JSON document.
+
+Views only read what workflows return. With `--output json`, stdout holds the
+JSON document alone; progress and notices go to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any, TextIO
+
+from argos_cloud.cli.environment import Environment
+from argos_cloud.engine.events import (
+    Event,
+    StepFailed,
+    StepProgress,
+    StepSkipped,
+    StepStarted,
+    StepSucceeded,
+    WalkInterrupted,
+)
+from argos_cloud.plan.types import SYMBOL, Action, Plan
+
+
+class View:
+    """Text or JSON; colour (Rich) only when stdout is a terminal."""
+
+    def __init__(self, env: Environment, output: str, verbose: bool = False) -> None:
+        self.env, self.json, self.verbose = env, output == "json", verbose
+        self._console: Any = None
+        if not self.json and env.stdout_is_terminal:
+            from rich.console import Console
+
+            self._console = Console(file=env.stdout, highlight=False)
+
+    # -- plumbing
+    def line(self, text: str = "", style: str | None = None) -> None:
+        """A human line: stdout in text mode, stderr in JSON mode."""
+        if self.json:
+            self.env.stderr.write(text + "\n")
+        elif self._console is not None:
+            self._console.print(text, style=style, markup=False)
+        else:
+            self.env.stdout.write(text + "\n")
+
+    def document(self, data: Any) -> None:
+        if self.json:
+            self.env.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+
+    def notes(self, notes: list[str] | tuple[str, ...]) -> None:
+        for note in notes:
+            self.line(f"note: {note}", style="yellow")
+
+    # -- plan
+    def show_plan(self, plan: Plan) -> None:
+        if self.json:
+            return
+        self.line(f"Plan for {plan.project}/{plan.environment}:", style="bold")
+        for c in plan.changes:
+            if c.action is Action.NOOP and not self.verbose:
+                continue
+            ident = f" ({c.before.id})" if c.before is not None else ""
+            style = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.REPLACE: "magenta",
+                     Action.DELETE: "red"}.get(c.action)
+            self.line(f"  {SYMBOL[c.action]:>3} {c.address:<36} {c.name}{ident}: {c.reason}",
+                      style=style)
+        counts = plan.counts()
+        if plan.empty:
+            self.line(f"No changes: the environment matches the configuration "
+                      f"({counts['no-op']} resources).", style="green")
+        else:
+            self.line(f"Plan: {counts['create']} to create, {counts['update']} to update, "
+                      f"{counts['replace']} to replace, {counts['delete']} to delete, "
+                      f"{counts['no-op']} unchanged.", style="bold")
+
+    def table(self, headers: tuple[str, ...], rows: list[tuple[str, ...]],
+              title: str | None = None) -> None:
+        if self.json:
+            return
+        if self._console is not None:
+            from rich.table import Table
+
+            t = Table(title=title)
+            for h in headers:
+                t.add_column(h)
+            for r in rows:
+                t.add_row(*r)
+            self._console.print(t)
+            return
+        if title:
+            self.line(title)
+        widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+                  for i, h in enumerate(headers)]
+        self.line("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
+        for r in rows:
+            self.line("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+
+
+class ProgressHook:
+    """Walk events as one line each (thread-safe: progress comes from worker threads)."""
+
+    def __init__(self, view: View) -> None:
+        self.view = view
+        self._lock = threading.Lock()
+
+    def on_event(self, event: Event) -> None:
+        with self._lock:
+            self._render(event)
+
+    def progress(self, step: str, message: str) -> None:
+        self.on_event(StepProgress(step, message))
+
+    def _render(self, e: Event) -> None:
+        v = self.view
+        if isinstance(e, StepStarted):
+            v.line(f"  ... {e.step}", style="dim")
+        elif isinstance(e, StepSucceeded):
+            v.line(f"  ok  {e.step}" + (f": {e.detail}" if e.detail else ""), style="green")
+        elif isinstance(e, StepFailed):
+            v.line(f"  ERR {e.step}: {e.error}", style="red")
+        elif isinstance(e, StepSkipped):
+            v.line(f"  --  {e.step}: skipped ({e.because})", style="yellow")
+        elif isinstance(e, StepProgress):
+            v.line(f"      {e.step}: {e.message}", style="dim")
+        elif isinstance(e, WalkInterrupted):
+            v.line(f"  interrupted: waiting for {len(e.running)} running step(s) to finish",
+                   style="yellow")
+
+
+def write_error(stream: TextIO, json_mode: bool, message: str, status: int,
+                detail: str | None = None) -> None:
+    if json_mode:
+        body: dict[str, Any] = {"error": message, "exit_status": status}
+        if detail:
+            body["detail"] = detail
+        stream.write(json.dumps(body) + "\n")
+    else:
+        stream.write(f"argos-cloud: error: {message}\n")
+        if detail:
+            stream.write(f"{detail}\n")

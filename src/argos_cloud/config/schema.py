@@ -1,0 +1,162 @@
+"""The shape of an environment, as pydantic models that refuse unknown keys.
+
+`EnvironmentSpec` is what every layer below the CLI receives: the file's base
+merged with `[environments.<name>]`, paths resolved against the file's folder.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
+
+ROLES = ("master", "database", "broker", "app", "worker")
+
+# First words of the command line that can never be environment names.
+COMMAND_WORDS = frozenset({
+    "sandbox", "init", "validate", "help", "version", "commission", "plan", "deploy",
+    "rollback", "status", "history", "decommission", "clean", "unlock", "all", "shared",
+})
+
+_NAME = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
+
+
+def validate_environment_name(name: str) -> str | None:
+    """None when `name` is a good environment name, else why not."""
+    if not _NAME.match(name) or name.endswith("-"):
+        return (f"'{name}' is not a valid environment name: use lowercase letters, digits "
+                "and hyphens, start with a letter, at most 16 characters")
+    if name in COMMAND_WORDS:
+        return f"'{name}' is a command word and cannot name an environment"
+    return None
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ImageConfig(_Strict):
+    """The base AMI: an explicit id, or the newest image matching a name pattern and owner."""
+
+    base_ami_id: str | None = Field(default=None, pattern=r"^ami-[0-9a-f]{8,17}$")
+    base_ami_name: str | None = None
+    base_ami_owner: str | None = None
+    root_volume_size: StrictInt = Field(default=16, ge=8, le=1024)
+
+    @model_validator(mode="after")
+    def _one_way_to_find(self) -> ImageConfig:
+        if self.base_ami_id is None and not (self.base_ami_name and self.base_ami_owner):
+            raise ValueError("give base_ami_id, or base_ami_name and base_ami_owner")
+        return self
+
+
+class SourceConfig(_Strict):
+    """The application: where its code is and the seed's config templates."""
+
+    repository: str = Field(min_length=1)
+    ref: str = Field(default="main", min_length=1)
+    config_template: Path
+    celery_config_template: Path
+    deploy_key: Path | None = None
+    health_path: str = Field(default="/health/", pattern=r"^/")
+    wsgi_module: str = "argos.wsgi:application"
+    celery_app: str = "argos.celery"
+    requirements: str = "requirements.txt"
+    system_packages: tuple[str, ...] = ()
+
+
+class SshConfig(_Strict):
+    """SSH stays closed unless CIDRs are given; a key pair is imported only then."""
+
+    public_key: Path | None = None
+    cidrs: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _cidrs_are_narrow(self) -> SshConfig:
+        for cidr in self.cidrs:
+            if not re.match(r"^[0-9a-f:.]+/\d{1,3}$", cidr):
+                raise ValueError(f"'{cidr}' is not a CIDR block")
+            if cidr.endswith("/0"):
+                raise ValueError(f"'{cidr}' opens SSH to the whole internet")
+        return self
+
+
+class NetworkConfig(_Strict):
+    vpc_id: str | None = None
+    subnet_ids: tuple[str, ...] = ()
+
+
+class SaltConfig(_Strict):
+    state_tree: Path | None = None  # None: the tree packaged with argos-cloud
+    version: str = "3008.4"
+
+
+class InstanceRole(_Strict):
+    instance_type: str = Field(default="t3.small", pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
+    volume_size: StrictInt = Field(default=16, ge=8, le=16384)
+
+
+class DatabaseRole(InstanceRole):
+    data_volume_size: StrictInt = Field(default=20, ge=1, le=16384)
+    name: str = Field(default="argos", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    user: str = Field(default="argos", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+class BrokerRole(InstanceRole):
+    engine: Literal["redis", "rabbitmq"] = "redis"
+
+
+class GroupRole(InstanceRole):
+    min_size: StrictInt = Field(default=1, ge=0, le=1000)
+    max_size: StrictInt = Field(default=2, ge=0, le=1000)
+    desired: StrictInt = Field(default=1, ge=0, le=1000)
+    cpu_target: float = Field(default=60.0, gt=0, le=100)
+
+    @model_validator(mode="after")
+    def _sizes_in_order(self) -> GroupRole:
+        if not self.min_size <= self.desired <= self.max_size:
+            raise ValueError(
+                f"need min_size <= desired <= max_size, got {self.min_size} <= "
+                f"{self.desired} <= {self.max_size}")
+        return self
+
+
+class WorkerRole(GroupRole):
+    beat: StrictBool = True
+    concurrency: StrictInt = Field(default=2, ge=1, le=256)
+
+
+class AppRole(GroupRole):
+    port: StrictInt = Field(default=8000, ge=1024, le=65535)
+
+
+class EnvironmentSpec(_Strict):
+    """One environment, fully merged and validated: the input of every workflow."""
+
+    name: str
+    project: str = Field(pattern=r"^[a-z][a-z0-9-]{0,19}$")
+    provider: Literal["sandbox", "aws"] = "sandbox"
+    region: str = Field(default="us-east-1", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    endpoint_url: str | None = None
+    profile: str | None = None
+    protected: StrictBool = False
+    image: ImageConfig
+    source: SourceConfig
+    ssh: SshConfig = SshConfig()
+    network: NetworkConfig = NetworkConfig()
+    salt: SaltConfig = SaltConfig()
+    master: InstanceRole = InstanceRole()
+    database: DatabaseRole = DatabaseRole()
+    broker: BrokerRole = BrokerRole()
+    app: AppRole = AppRole()
+    worker: WorkerRole = WorkerRole()
+    config_path: Path = Path("argos-cloud.toml")
+
+    @property
+    def ssh_enabled(self) -> bool:
+        return bool(self.ssh.cidrs)
+
+    def role(self, name: str) -> InstanceRole:
+        return getattr(self, name)  # type: ignore[no-any-return]

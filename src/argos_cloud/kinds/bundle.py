@@ -1,0 +1,75 @@
+"""The Salt bundle: state tree + non-secret pillar, content-hashed, in the artifact bucket.
+
+The master's user data waits for the SSM parameter `bundle` and fetches what it
+names; a deploy uploads a new bundle and moves the parameter.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from argos_cloud.aws.errors import error_code
+from argos_cloud.kinds.base import Context
+from argos_cloud.model.names import Scope
+from argos_cloud.plan.types import Actual, Change, Resource
+
+if TYPE_CHECKING:
+    from argos_cloud.aws.session import Clients
+
+KIND = "bundle"
+UNKNOWN = "(known after apply)"
+
+
+def read(clients: Clients, scope: Scope) -> list[Actual]:
+    """The one parameter that names the current bundle."""
+    try:
+        raw = clients.ssm.get_parameter(Name=scope.parameter("bundle"))["Parameter"]
+    except Exception as e:
+        if error_code(e) == "ParameterNotFound":
+            return []
+        raise
+    return [parse(raw)]
+
+
+def parse(raw: dict[str, Any]) -> Actual:
+    record = json.loads(raw["Value"])
+    return Actual(KIND, "shared", record["key"], record["key"],
+                  attrs={"digest": record["digest"], "bucket": record["bucket"],
+                         "commit": record.get("commit")})
+
+
+def diff(want: Resource, have: Actual) -> Change:
+    if want.spec["digest"] == UNKNOWN:
+        return Change.update(want, have, "its pillar needs addresses known after apply",
+                             ("digest",))
+    if want.spec["digest"] != have.attrs.get("digest"):
+        return Change.update(want, have, "state tree or pillar changed", ("digest",))
+    return Change.noop(want, have, "the master's bundle is current")
+
+
+def apply(ctx: Context, change: Change) -> str:
+    """Build (addresses now known), upload, then point the parameter at it."""
+    build = ctx.artifacts["bundle"]
+    body, digest, commit = build(ctx)
+    return publish(ctx.clients, ctx.scope, ctx.outputs.id("bucket.shared"), body, digest,
+                   commit)
+
+
+def publish(clients: Clients, scope: Scope, bucket: str, body: bytes, digest: str,
+            commit: str | None) -> str:
+    key = f"bundles/{digest[:32]}.tar.gz"
+    clients.s3.put_object(Bucket=bucket, Key=key, Body=body,
+                          ContentType="application/gzip", ServerSideEncryption="AES256")
+    record = json.dumps({"bucket": bucket, "key": key, "digest": digest, "commit": commit})
+    clients.ssm.put_parameter(Name=scope.parameter("bundle"), Value=record, Type="String",
+                              Overwrite=True)
+    return key
+
+
+def delete(ctx: Context, have: Actual) -> None:
+    try:
+        ctx.clients.ssm.delete_parameter(Name=ctx.scope.parameter("bundle"))
+    except Exception as e:
+        if error_code(e) != "ParameterNotFound":
+            raise

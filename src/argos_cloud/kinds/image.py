@@ -1,0 +1,119 @@
+"""The project's baked image: shared by all its environments, named by its digest.
+
+The digest hashes (base AMI, image states), so a change to either bakes a new
+image; older images stay until `clean` (or `decommission --delete-image`)
+removes them. Creating one is the bake in `provision/bake.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from argos_cloud.aws.errors import is_not_found
+from argos_cloud.clock import Clock
+from argos_cloud.kinds.base import Context
+from argos_cloud.model.names import IMAGE_ROLE, TAG_BAKE, TAG_ROLE, Scope, tag_dict
+from argos_cloud.plan.types import Actual, Change, Resource
+
+if TYPE_CHECKING:
+    from argos_cloud.aws.session import Clients
+    from argos_cloud.provision.remote import RemoteExecutor
+
+KIND = "image"
+
+
+def shared_scope(scope: Scope) -> Scope:
+    """Images belong to the project, not to one environment."""
+    return Scope(scope.project, None)
+
+
+def image_filters(scope: Scope) -> list[dict[str, object]]:
+    return [*shared_scope(scope).tag_filters(),
+            {"Name": f"tag:{TAG_ROLE}", "Values": [IMAGE_ROLE]}]
+
+
+def read(clients: Clients, scope: Scope) -> list[Actual]:
+    """The project's images (one paginated describe), newest first."""
+    shared = shared_scope(scope)
+    pages = clients.ec2.get_paginator("describe_images").paginate(
+        Owners=["self"], Filters=image_filters(scope))
+    raws = [i for page in pages for i in page["Images"] if shared.owns(tag_dict(i.get("Tags")))]
+    raws.sort(key=lambda i: str(i.get("CreationDate", "")), reverse=True)
+    return [parse(i) for i in raws]
+
+
+def parse(raw: Mapping[str, Any]) -> Actual:
+    tags = tag_dict(raw.get("Tags"))
+    snapshots = sorted(m["Ebs"]["SnapshotId"] for m in raw.get("BlockDeviceMappings", [])
+                       if m.get("Ebs", {}).get("SnapshotId"))
+    return Actual(KIND, tags.get(TAG_ROLE, IMAGE_ROLE), raw["ImageId"], raw.get("Name", ""),
+                  tags, {"name": raw.get("Name"), "state": raw.get("State"),
+                         "digest": tags.get(TAG_BAKE), "snapshots": snapshots,
+                         "created": raw.get("CreationDate"),
+                         "root_device_name": raw.get("RootDeviceName")})
+
+
+def is_wanted(want: Resource, have: Actual) -> bool:
+    """The same bake: its digest (or, untagged, its name) matches."""
+    digest = have.attrs.get("digest")
+    return digest == want.spec["digest"] if digest else have.name == want.name
+
+
+def match(want: Resource, haves: Sequence[Actual]) -> Actual | None:
+    """Of the project's images, the one `want` is about (several digests coexist)."""
+    wanted = [h for h in haves if is_wanted(want, h)]
+    available = [h for h in wanted if h.attrs.get("state") == "available"]
+    return (available or wanted or [None])[0]
+
+
+def diff(want: Resource, have: Actual) -> Change:
+    if is_wanted(want, have) and have.attrs.get("state") == "available":
+        return Change.noop(want, have, "image for this base AMI and image states exists")
+    if is_wanted(want, have):
+        return Change.create(want, f"image {have.id} of this bake is {have.attrs.get('state')}; "
+                             "baking again")
+    return Change.create(want, "base AMI or image states changed: a new image is baked "
+                         f"({have.name} stays until clean)")
+
+
+def apply(ctx: Context, change: Change, executor: RemoteExecutor | None = None,
+          image_tree: bytes | None = None) -> str:
+    """Bake. The executor and state tree come as arguments, else from the context if it
+    carries them (`ctx.executor`, `ctx.image_tree`), else SSM and no tree."""
+    from argos_cloud.provision.bake import bake_image
+    from argos_cloud.provision.remote import SsmExecutor
+
+    want = change.after
+    assert want is not None
+    executor = executor or getattr(ctx, "executor", None) or SsmExecutor(ctx.clients, ctx.clock)
+    tree = image_tree if image_tree is not None else getattr(ctx, "image_tree", None)
+    image_id = bake_image(ctx, want, executor, tree)
+    ctx.outputs.set(change.address, image_id, name=want.name, digest=want.spec["digest"])
+    return image_id
+
+
+def deregister(clients: Clients, clock: Clock, image_id: str, snapshots: Sequence[str]) -> None:
+    """Deregister, then delete its snapshots (AWS refuses while the image is registered)."""
+    from argos_cloud.engine.wait import retry_on
+
+    ec2 = clients.ec2
+    try:
+        ec2.deregister_image(ImageId=image_id)
+    except Exception as e:
+        if not is_not_found(e):
+            raise
+    for snapshot_id in snapshots:
+        def attempt(s: str = snapshot_id) -> None:
+            try:
+                ec2.delete_snapshot(SnapshotId=s)
+            except Exception as e:
+                if not is_not_found(e):
+                    raise
+
+        retry_on({"InvalidSnapshot.InUse"}, attempt, clock=clock, attempts=8,
+                 what=f"delete snapshot {snapshot_id}")
+
+
+def delete(ctx: Context, have: Actual) -> None:
+    deregister(ctx.clients, ctx.clock, have.id, list(have.attrs.get("snapshots") or []))

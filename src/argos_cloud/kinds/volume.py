@@ -1,0 +1,176 @@
+"""Data volumes: the database's data lives apart from its instance.
+
+A data volume is never replaced or shrunk automatically: the diff keeps it
+and says why. Root volumes carry role tags too, so ours are told apart by the
+`argos-cloud:volume` tag, whose value is the model's key (`data`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from argos_cloud.aws.errors import error_code, is_not_found
+from argos_cloud.clock import utc_stamp
+from argos_cloud.errors import OperationFailed
+from argos_cloud.kinds.base import Context
+from argos_cloud.model.names import TAG_ROLE, Scope, tag_dict, tag_specifications
+from argos_cloud.plan.types import Action, Actual, Change, Resource
+
+if TYPE_CHECKING:
+    from argos_cloud.aws.session import Clients
+
+KIND = "volume"
+TAG_VOLUME = "argos-cloud:volume"
+TAG_FINAL_SNAPSHOT = "argos-cloud:final-snapshot"
+GONE_STATES = ("deleting", "deleted")
+
+
+def read(clients: Clients, scope: Scope) -> list[Actual]:
+    """One paginated, tag-filtered describe; deleted volumes are not there."""
+    pages = clients.ec2.get_paginator("describe_volumes").paginate(Filters=[
+        *scope.tag_filters(), {"Name": "tag-key", "Values": [TAG_VOLUME]}])
+    return [parse(v) for page in pages for v in page["Volumes"]
+            if v.get("State") not in GONE_STATES and scope.owns(tag_dict(v.get("Tags")))]
+
+
+def parse(raw: Mapping[str, Any]) -> Actual:
+    tags = tag_dict(raw.get("Tags"))
+    attached = [a for a in raw.get("Attachments", [])
+                if a.get("State") in ("attaching", "attached")]
+    return Actual(KIND, tags.get(TAG_ROLE, ""), raw["VolumeId"], tags.get("Name", ""), tags, {
+        "size": raw.get("Size"), "zone": raw.get("AvailabilityZone"),
+        "type": raw.get("VolumeType"), "state": raw.get("State"),
+        "encrypted": raw.get("Encrypted"),
+        "attached_to": attached[0]["InstanceId"] if attached else None,
+        "device": attached[0].get("Device") if attached else None,
+    }, key=tags.get(TAG_VOLUME, ""))
+
+
+def diff(want: Resource, have: Actual) -> Change:
+    size, had = int(want.spec["size"]), int(have.attrs.get("size") or 0)
+    if have.attrs.get("zone") and want.spec["zone"] != have.attrs["zone"]:
+        return Change.noop(want, have, f"volume stays in {have.attrs['zone']} (the model says "
+                           f"{want.spec['zone']}); a data volume is never replaced "
+                           "automatically")
+    if size < had:
+        return Change.noop(want, have, f"volumes cannot shrink; keeping {had} GiB")
+    if size > had:
+        return Change.update(want, have, f"size grows from {had} to {size} GiB", ("size",))
+    if want.spec.get("type", "gp3") != have.attrs.get("type"):
+        return Change.update(want, have, f"type changes to {want.spec.get('type', 'gp3')}",
+                             ("type",))
+    return Change.noop(want, have, f"volume exists with {had} GiB")
+
+
+def volume_tags(scope: Scope, want: Resource) -> dict[str, str]:
+    return scope.tags(want.role, Name=want.name, **{TAG_VOLUME: want.key or "data"})
+
+
+def client_token(scope: Scope, want: Resource, salt: str = "") -> str:
+    body = json.dumps({"scope": scope.name(want.role), "address": want.address,
+                       "spec": dict(want.spec), "salt": salt}, sort_keys=True, default=str)
+    return hashlib.sha256(body.encode()).hexdigest()[:64]
+
+
+def create_volume_request(want: Resource, scope: Scope, token: str) -> dict[str, Any]:
+    return {"AvailabilityZone": want.spec["zone"], "Size": int(want.spec["size"]),
+            "VolumeType": want.spec.get("type", "gp3"), "Encrypted": True,
+            "ClientToken": token,
+            "TagSpecifications": tag_specifications(volume_tags(scope, want), "volume")}
+
+
+def snapshot_request(volume_id: str, scope: Scope, role: str, *, reason: str,
+                     stamp: str) -> dict[str, Any]:
+    tags = scope.tags(role, Name=f"{scope.name(role)}-final-{stamp}",
+                      **{TAG_FINAL_SNAPSHOT: stamp})
+    return {"VolumeId": volume_id, "Description": f"argos-cloud final snapshot: {reason}"[:255],
+            "TagSpecifications": tag_specifications(tags, "snapshot")}
+
+
+def _describe(ctx: Context, volume_id: str) -> dict[str, Any] | None:
+    try:
+        found = ctx.clients.ec2.describe_volumes(VolumeIds=[volume_id])["Volumes"]
+    except Exception as e:
+        if not is_not_found(e):
+            raise
+        return None
+    return dict(found[0]) if found else None
+
+
+def _state(raw: Mapping[str, Any] | None) -> str:
+    return str(raw["State"]) if raw else ""
+
+
+def apply(ctx: Context, change: Change) -> str:
+    from argos_cloud.engine.wait import wait_for
+
+    want = change.after
+    assert want is not None
+    ec2 = ctx.clients.ec2
+    if change.action is Action.UPDATE and change.before is not None:
+        ec2.modify_volume(VolumeId=change.before.id, Size=int(want.spec["size"]),
+                          VolumeType=want.spec.get("type", "gp3"))
+        return change.before.id
+    if change.action is Action.REPLACE:
+        raise OperationFailed(f"{change.address}: a data volume is never replaced "
+                              "automatically; snapshot and delete it by hand")
+    reply = ec2.create_volume(**create_volume_request(want, ctx.scope,
+                                                      client_token(ctx.scope, want)))
+    if reply.get("State") in GONE_STATES:  # the token named a volume deleted since
+        reply = ec2.create_volume(**create_volume_request(
+            want, ctx.scope, client_token(ctx.scope, want, salt=reply["VolumeId"])))
+    volume_id = str(reply["VolumeId"])
+    ctx.progress(change.address, f"waiting for {volume_id} to be available")
+    wait_for(lambda: _describe(ctx, volume_id), lambda v: _state(v) in ("available", "in-use"),
+             failed=lambda v: f"it is {_state(v)}" if _state(v) in ("error", *GONE_STATES)
+             else None, clock=ctx.clock, timeout=ctx.timeout, what=f"volume {volume_id}")
+    ctx.outputs.set(change.address, volume_id, zone=want.spec["zone"])
+    return volume_id
+
+
+def detach(ctx: Context, volume_id: str) -> None:
+    """Detach wherever attached and wait until available (or gone)."""
+    from argos_cloud.engine.wait import wait_for
+
+    raw = _describe(ctx, volume_id)
+    if raw is None or _state(raw) != "in-use":
+        return
+    try:
+        ctx.clients.ec2.detach_volume(VolumeId=volume_id)
+    except Exception as e:
+        if not is_not_found(e) and error_code(e) != "IncorrectState":
+            raise
+    wait_for(lambda: _describe(ctx, volume_id), lambda v: _state(v) in ("available", ""),
+             clock=ctx.clock, timeout=ctx.timeout, what=f"volume {volume_id} to detach")
+
+
+def delete(ctx: Context, have: Actual) -> None:
+    """Detach if attached, then delete; gone counts as done."""
+    detach(ctx, have.id)
+    try:
+        ctx.clients.ec2.delete_volume(VolumeId=have.id)
+    except Exception as e:
+        if not is_not_found(e):
+            raise
+
+
+def final_snapshot(ctx: Context, have: Actual, *, reason: str) -> str:
+    """Snapshot the volume before decommission deletes it; waits until completed."""
+    from argos_cloud.engine.wait import wait_for
+
+    stamp = utc_stamp()
+    ec2 = ctx.clients.ec2
+    snapshot_id = str(ec2.create_snapshot(**snapshot_request(
+        have.id, ctx.scope, have.role or "database", reason=reason, stamp=stamp))["SnapshotId"])
+    ctx.progress(have.address, f"waiting for final snapshot {snapshot_id}")
+
+    def describe() -> dict[str, Any]:
+        return dict(ec2.describe_snapshots(SnapshotIds=[snapshot_id])["Snapshots"][0])
+
+    wait_for(describe, lambda s: s["State"] == "completed",
+             failed=lambda s: (s.get("StateMessage") or "error") if s["State"] == "error" else None,
+             clock=ctx.clock, timeout=ctx.timeout, what=f"snapshot {snapshot_id}")
+    return snapshot_id

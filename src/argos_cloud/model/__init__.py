@@ -1,0 +1,1 @@
+"""Names, tags and the desired resources of an environment: pure, no AWS."""

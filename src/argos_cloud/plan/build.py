@@ -1,0 +1,61 @@
+"""Desired × discovered → Plan. Pure: every kind's `diff` decides, this only matches.
+
+What tags find but the model lacks becomes a delete; a second resource at one
+address (an interrupted run's twin) is deleted too. Records kept under the
+environment's parameter path (lock, history, deployed commit) are never planned,
+and old images are left for `clean`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from argos_cloud.discovery import ActualState
+from argos_cloud.kinds import KIND_NAMES, kind_module
+from argos_cloud.plan.types import Action, Actual, Change, Plan, Resource
+
+# Kinds and roles that commission never deletes even when the model lacks them.
+KEEP_ROLES = frozenset({"record"})
+KEEP_KINDS = frozenset({"image", "snapshot"})
+
+
+def build_plan(desired: Iterable[Resource], actual: ActualState, *, project: str,
+               environment: str, notes: Iterable[str] = ()) -> Plan:
+    found = actual.by_address()
+    changes: list[Change] = []
+    wanted: set[str] = set()
+    for want in desired:
+        wanted.add(want.address)
+        haves = found.get(want.address, [])
+        if want.kind == "image":  # images are matched by name: one per digest
+            haves = [h for h in haves if h.name == want.name]
+        if not haves:
+            changes.append(Change.create(want))
+            continue
+        changes.append(kind_module(want.kind).diff(want, haves[0]))
+        changes += [Change.delete(extra, f"duplicate of {haves[0].id}") for extra in haves[1:]]
+    for have in actual.all():
+        if have.address in wanted or have.role in KEEP_ROLES or have.kind in KEEP_KINDS:
+            continue
+        changes.append(Change.delete(have, "not in the configuration"))
+    order = {k: i for i, k in enumerate(KIND_NAMES)}
+    deletes = sorted((c for c in changes if c.action is Action.DELETE),
+                     key=lambda c: (order.get(c.kind, 99), c.address))
+    keep = [c for c in changes if c.action is not Action.DELETE]
+    return Plan(environment=environment, project=project, changes=(*keep, *deletes),
+                fingerprint=actual.fingerprint, notes=tuple(notes))
+
+
+def actual_ids(actual: ActualState) -> dict[str, str]:
+    """address → id of what exists, to seed the run's Outputs."""
+    out: dict[str, str] = {}
+    for a in actual.all():
+        out.setdefault(a.address, a.id)
+    return out
+
+
+def first_by_address(actual: ActualState) -> dict[str, Actual]:
+    out: dict[str, Actual] = {}
+    for a in actual.all():
+        out.setdefault(a.address, a)
+    return out

@@ -1,0 +1,1 @@
+"""The default Salt state tree, shipped as package data (`states/`, `pillar/`)."""

@@ -1,0 +1,74 @@
+# PostgreSQL with its data on the separate data volume (DeleteOnTermination
+# false), reachable only from inside the VPC (security groups narrow this to
+# the app and worker hosts).
+{%- set db = pillar['argos']['database'] %}
+{%- set pg_version = db.get('version', '14') %}
+{%- set conf_dir = '/etc/postgresql/' ~ pg_version ~ '/main' %}
+
+# Formats the volume only when it holds no filesystem yet (blkid only reads).
+postgresql-data-filesystem:
+  cmd.run:
+    - name: mkfs.ext4 -q -L argos-pgdata {{ db.data_device }}
+    - unless: blkid {{ db.data_device }}
+
+postgresql-data-volume:
+  mount.mounted:
+    - name: /var/lib/postgresql
+    - device: {{ db.data_device }}
+    - fstype: ext4
+    - opts: defaults,nofail
+    - mkmnt: True
+    - persist: True
+    - require:
+      - cmd: postgresql-data-filesystem
+
+postgresql:
+  pkg.installed:
+    - pkgs:
+      - postgresql
+      - postgresql-contrib
+    - require:
+      - mount: postgresql-data-volume
+  service.running:
+    - enable: True
+    - watch:
+      - file: postgresql-listen
+      - file: postgresql-hba
+
+postgresql-listen:
+  file.managed:
+    - name: {{ conf_dir }}/conf.d/argos.conf
+    - contents: "listen_addresses = '*'"
+    - makedirs: True
+    - user: postgres
+    - group: postgres
+    - mode: '0644'
+    - require:
+      - pkg: postgresql
+
+postgresql-hba:
+  file.managed:
+    - name: {{ conf_dir }}/pg_hba.conf
+    - source: salt://database/files/pg_hba.conf
+    - template: jinja
+    - user: postgres
+    - group: postgres
+    - mode: '0640'
+    - require:
+      - pkg: postgresql
+
+argos-database-user:
+  postgres_user.present:
+    - name: {{ db.user }}
+    - password: {{ pillar['secrets']['database_password'] | yaml_dquote }}
+    - encrypted: scram-sha-256
+    - login: True
+    - require:
+      - service: postgresql
+
+argos-database:
+  postgres_database.present:
+    - name: {{ db.name }}
+    - owner: {{ db.user }}
+    - require:
+      - postgres_user: argos-database-user

@@ -1,0 +1,63 @@
+"""The sandbox's child process: moto on 127.0.0.1 until SIGTERM.
+
+Started by `Sandbox._launch` as `python -m argos_cloud.sandbox.runner`. It binds
+a free port itself (no race with another program picking the same one), writes
+`{pid, port}` to the ready file, and answers `IDENTITY_PATH` with its pid and
+marker so the parent can tell this server from anything else on the port.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+from argos_cloud.sandbox.server import HOST, IDENTITY_PATH, MODULE
+
+
+def serve(argv: list[str] | None = None) -> None:
+    """Run moto on 127.0.0.1 until SIGTERM."""
+    import argparse
+    import logging
+
+    parser = argparse.ArgumentParser(prog=MODULE)
+    parser.add_argument("--port", type=int, default=0, help="0: any free port")
+    parser.add_argument("--marker", required=True)
+    parser.add_argument("--ready", type=Path, help="file to write {pid, port} to once bound")
+    args = parser.parse_args(argv)
+    os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    moto_app = DomainDispatcherApplication(create_backend_app)
+    identity = json.dumps({"pid": os.getpid(), "marker": args.marker}).encode()
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO") == IDENTITY_PATH:
+            start_response("200 OK", [("Content-Type", "application/json"),
+                                      ("Content-Length", str(len(identity)))])
+            return [identity]
+        return moto_app(environ, start_response)
+
+    server = make_server(HOST, args.port, app, threaded=True, request_handler=MotoRequestHandler)
+    port = server.server_address[1]
+    os.environ["MOTO_PORT"] = str(port)  # moto builds some URLs (SQS, S3) from it
+    for sig in (signal.SIGTERM, signal.SIGINT):  # all state is in memory: nothing to flush
+        signal.signal(sig, lambda *_: os._exit(0))
+    if args.ready:
+        tmp = args.ready.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"pid": os.getpid(), "port": port}))
+        os.replace(tmp, args.ready)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    serve()

@@ -1,0 +1,1 @@
+"""One module per command; they compose config, discovery, plan, engine, kinds, provision."""

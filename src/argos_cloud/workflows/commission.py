@@ -1,0 +1,239 @@
+"""`plan` and `commission`: desired vs discovered, then the plan walked as a graph.
+
+The plan is made, shown, confirmed and executed as one value; under the lock the
+environment is discovered again and a changed fingerprint refuses the run.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from argos_cloud.discovery import ActualState, discover
+from argos_cloud.engine.events import Hook
+from argos_cloud.engine.graph import StepGraph
+from argos_cloud.engine.walk import WalkResult, walk
+from argos_cloud.errors import Interrupted, OperationFailed, Refused
+from argos_cloud.kinds import kind_module
+from argos_cloud.kinds.base import Context, Outputs
+from argos_cloud.kinds.bundle import UNKNOWN
+from argos_cloud.model.desired import bucket_name, desired_resources
+from argos_cloud.model.facts import Facts
+from argos_cloud.plan.build import build_plan
+from argos_cloud.plan.types import Action, Plan
+from argos_cloud.workflows.session import Session
+
+
+@dataclass
+class Prepared:
+    """Everything `plan` computed, kept so `commission` executes exactly that."""
+
+    plan: Plan
+    facts: Facts
+    actual: ActualState
+    tree: Path
+    commit: str
+
+
+@dataclass
+class CommissionResult:
+    plan: Plan
+    walk: WalkResult | None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.walk is None or self.walk.ok
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"environment": self.plan.environment,
+                               "plan": self.plan.to_json(), "notes": self.notes,
+                               "ok": self.ok}
+        if self.walk is not None:
+            out.update(succeeded=sorted(self.walk.succeeded), failed=self.walk.failed,
+                       skipped=sorted(self.walk.skipped),
+                       not_started=sorted(self.walk.not_started),
+                       interrupted=self.walk.interrupted)
+        return out
+
+
+def state_tree(session: Session) -> Path:
+    """The user's tree when the config names one, else the packaged default."""
+    if session.spec.salt.state_tree is not None:
+        return session.spec.salt.state_tree
+    from importlib import resources
+
+    return Path(str(resources.files("argos_cloud.salt")))
+
+
+def deployed_commit(session: Session) -> str | None:
+    from argos_cloud.aws.store import ParameterStore
+
+    return ParameterStore(session.clients.ssm).get(session.scope.parameter("deployed-ref"))
+
+
+def user_data_for(session: Session, facts: Facts) -> dict[str, str]:
+    """Each role's cloud-init script: no secret, only where to find the master."""
+    from argos_cloud.provision.userdata import master_user_data, minion_user_data
+
+    spec, scope = session.spec, session.scope
+    data = {role: minion_user_data(scope, role, spec.salt.version, spec.region)
+            for role in ("database", "broker", "app", "worker")}
+    data["master"] = master_user_data(scope, spec.salt.version, spec.region,
+                                      bucket_name(spec.project, spec.name, facts.account_id))
+    return data
+
+
+def _templates(session: Session) -> dict[str, Path]:
+    return {"config.py": session.spec.source.config_template,
+            "celery_config.py": session.spec.source.celery_config_template}
+
+
+def build_bundle(session: Session, tree: Path, facts: Facts, commit: str,
+                 addresses: dict[str, str]) -> tuple[bytes, str]:
+    """The master's bundle: tree + non-secret pillar naming hosts and the commit."""
+    from argos_cloud.provision.pillar import build_pillar
+    from argos_cloud.provision.validate import bundle, bundle_digest
+
+    pillar = build_pillar(session.spec, commit=commit,
+                          master_address=addresses.get("master"),
+                          database_host=addresses.get("database", ""),
+                          broker_host=addresses.get("broker", ""), vpc_cidr=facts.vpc_cidr)
+    body = bundle(tree, pillar, _templates(session))
+    return body, bundle_digest(body)
+
+
+def image_tree_bundle(tree: Path) -> bytes:
+    """Only what the image bake needs: the tree with an empty pillar."""
+    from argos_cloud.provision.validate import bundle
+
+    return bundle(tree, {}, {})
+
+
+def _addresses(actual: ActualState) -> dict[str, str]:
+    out = {}
+    for role in ("master", "database", "broker"):
+        have = actual.first(f"instance.{role}")
+        if have is not None and have.attrs.get("private_ip"):
+            out[role] = str(have.attrs["private_ip"])
+    return out
+
+
+def prepare(session: Session) -> Prepared:
+    """Read facts and what exists, compute desired state and the plan: read calls only."""
+    from argos_cloud.kinds.account import read_facts
+    from argos_cloud.provision.validate import image_states_digest
+
+    spec = session.spec
+    tree = state_tree(session)
+    states = image_states_digest(tree, spec.source.system_packages)
+    facts = read_facts(session.clients, spec, states, session.notes)
+    actual = discover(session.clients, session.scope)
+    commit = deployed_commit(session) or spec.source.ref
+    addresses = _addresses(actual)
+    digest = UNKNOWN
+    if "database" in addresses and "broker" in addresses and "master" in addresses:
+        digest = build_bundle(session, tree, facts, commit, addresses)[1]
+    desired = desired_resources(spec, facts, user_data_for(session, facts), digest)
+    plan = build_plan(desired, actual, project=spec.project, environment=spec.name,
+                      notes=session.notes)
+    return Prepared(plan=plan, facts=facts, actual=actual, tree=tree, commit=commit)
+
+
+def step_graph(plan: Plan) -> StepGraph:
+    """Pending changes as a graph; needs on unchanged resources are already met."""
+    pending = {c.address: c for c in plan.pending}
+    return StepGraph.of({a: [n for n in c.needs if n in pending] for a, c in pending.items()})
+
+
+def make_context(session: Session, prepared: Prepared, *, executor: Any = None) -> Context:
+    outputs = Outputs()
+    for have in prepared.actual.all():
+        if outputs.get(have.address) is None:
+            outputs.set(have.address, have.id, **dict(have.attrs))
+    # the image is matched by name: seed the wanted one, not an older bake
+    for change in prepared.plan.changes:
+        if change.kind == "image" and change.before is not None:
+            outputs.set(change.address, change.before.id, **dict(change.before.attrs))
+    if executor is None:
+        from argos_cloud.provision.remote import SsmExecutor
+
+        executor = SsmExecutor(session.clients, session.clock)
+    ctx = Context(clients=session.clients, scope=session.scope, spec=session.spec,
+                  facts=prepared.facts, outputs=outputs, clock=session.clock,
+                  progress=session.on_event, notes=session.notes)
+
+    def bundle_builder(ctx: Context) -> tuple[bytes, str, str]:
+        addresses = {role: str(ctx.outputs.attr(f"instance.{role}", "private_ip") or "")
+                     for role in ("master", "database", "broker")}
+        body, digest = build_bundle(session, prepared.tree, prepared.facts, prepared.commit,
+                                    addresses)
+        return body, digest, prepared.commit
+
+    ctx.artifacts.update(bundle=bundle_builder, executor=executor,
+                         image_tree=image_tree_bundle(prepared.tree))
+    return ctx
+
+
+def execute(session: Session, prepared: Prepared, *, hook: Hook | None = None,
+            parallel: int = 4, stop: threading.Event | None = None,
+            executor: Any = None) -> CommissionResult:
+    """Walk the plan under the lock; journal it; a changed environment refuses the run."""
+    plan = prepared.plan
+    journal = session.journal()
+    from argos_cloud.engine.lock import who_am_i
+
+    with session.lock("commission"):
+        fresh = discover(session.clients, session.scope)
+        if fresh.fingerprint != plan.fingerprint:
+            raise Refused("the environment changed since the plan was made (another run?); "
+                          "run commission again to plan afresh")
+        entry = journal.start("commission", who=who_am_i(), plan_digest=plan.digest())
+        ctx = make_context(session, prepared, executor=executor)
+        changes = {c.address: c for c in plan.pending}
+
+        def run(address: str) -> str:
+            change = changes[address]
+            module = kind_module(change.kind)
+            if change.action is Action.DELETE:
+                assert change.before is not None
+                module.delete(ctx, change.before)
+                return f"deleted {change.before.id}"
+            ident = str(module.apply(ctx, change))
+            ctx.outputs.set(address, ident)
+            return ident
+
+        try:
+            result = walk(step_graph(plan), run, limit=max(1, min(parallel, 16)), hook=hook,
+                          stop=stop)
+        except BaseException:
+            journal.finish(entry, "interrupted")
+            raise
+        if result.interrupted:
+            journal.finish(entry, "interrupted")
+        elif result.failed:
+            step, error = sorted(result.failed.items())[0]
+            journal.finish(entry, "failed", failed_step=step, detail=error)
+        else:
+            journal.finish(entry, "succeeded")
+    out = CommissionResult(plan=plan, walk=result, notes=list(session.notes))
+    if result.interrupted:
+        raise Interrupted("commission interrupted: finished steps are kept and tagged; "
+                          "run commission again to resume")
+    if result.failed:
+        step, error = sorted(result.failed.items())[0]
+        more = f" (and {len(result.failed) - 1} more)" if len(result.failed) > 1 else ""
+        raise CommissionFailed(out, f"step {step} failed: {error}{more}; "
+                               f"{len(result.skipped)} dependent step(s) skipped; "
+                               "run commission again to resume")
+    return out
+
+
+class CommissionFailed(OperationFailed):
+    """A step failed; carries the result so the view can show what did succeed."""
+
+    def __init__(self, result: CommissionResult, message: str) -> None:
+        super().__init__(message)
+        self.result = result

@@ -1,0 +1,403 @@
+"""Decommission: delete everything tagged for an environment, in dependency order.
+
+Found by tags alone (never a local record), so it runs on any partial state and
+from any machine (anchors items 3, 4, 11). The database's data volume gets a final
+snapshot before anything of the database goes; the image stays unless asked. The
+order lives in a pure step graph, asserted by unit tests, because moto does not
+check dependencies on delete. A fresh discovery at the end proves what is left.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from argos_cloud.discovery import discover
+from argos_cloud.engine.events import Hook, StepProgress
+from argos_cloud.engine.graph import StepGraph
+from argos_cloud.engine.walk import walk
+from argos_cloud.errors import Refused
+from argos_cloud.kinds import KIND_NAMES, kind_module
+from argos_cloud.kinds.base import Context, Outputs
+from argos_cloud.model.facts import Facts
+from argos_cloud.model.names import MANAGED_BY, TAG_ENVIRONMENT, TAG_MANAGED_BY, TAG_PROJECT, Scope
+from argos_cloud.plan.types import Actual
+from argos_cloud.workflows.session import Session
+
+if TYPE_CHECKING:
+    from argos_cloud.aws.session import Clients
+
+SNAPSHOT_STEP = "snapshot.database"
+REVOKE_STEP = "revoke.security_groups"
+LAST_KINDS = frozenset({"parameter", "bundle", "bucket"})  # secrets and records go last
+ENVIRONMENT_KINDS = tuple(k for k in KIND_NAMES if k != "image")  # the image is shared
+LOCK_LEAF = "lock"
+HISTORY_PREFIX = "history/"
+EMULATOR_ORDER_NOTE = (
+    "emulator: moto does not check dependencies on delete (a group still in use deletes "
+    "anyway), so the teardown order is proved on the step graph, not by this run")
+
+
+@dataclass(frozen=True)
+class ProjectWide(Scope):
+    """Every environment of a project (to see who still uses a shared image)."""
+
+    def owns(self, tags: dict[str, str]) -> bool:
+        return tags.get(TAG_PROJECT) == self.project and tags.get(TAG_MANAGED_BY) == MANAGED_BY
+
+
+def step_names(actuals: Iterable[Actual]) -> dict[str, Actual]:
+    """Step name → resource: its address, plus `#id` where several share one (strays)."""
+    items = list(actuals)
+    counts: dict[str, int] = defaultdict(int)
+    for a in items:
+        counts[a.address] += 1
+    return {(a.address if counts[a.address] == 1 else f"{a.address}#{a.id}"): a for a in items}
+
+
+def _has_database_volume(actuals: Iterable[Actual]) -> bool:
+    return any(a.kind == "volume" and a.role == "database" for a in actuals)
+
+
+def teardown_graph(actuals: Iterable[Actual], *, final_snapshot: bool = False) -> StepGraph:
+    """Pure: each step needs first the steps whose resources hold on to its resource.
+
+    Edges are deletion order (no reversal needed): e.g. a security group's step needs
+    the revoke step, which needs every instance, group and load balancer gone.
+    """
+    steps = step_names(actuals)
+    of: dict[str, set[str]] = defaultdict(set)
+    for step, a in steps.items():
+        of[a.kind].add(step)
+
+    def kinds(*names: str) -> set[str]:
+        return set().union(*(of[n] for n in names))
+
+    deps: dict[str, set[str]] = {step: set() for step in steps}
+    snapshot = final_snapshot and _has_database_volume(steps.values())
+    if snapshot:
+        deps[SNAPSHOT_STEP] = set()
+    if of["security_group"]:
+        deps[REVOKE_STEP] = kinds("auto_scaling_group", "load_balancer", "listener", "instance")
+    compute = kinds("instance", "launch_template", "auto_scaling_group")
+    for step, a in steps.items():
+        need = deps[step]
+        if a.kind == "auto_scaling_group":
+            need |= of["scaling_policy"]
+        elif a.kind == "load_balancer":
+            need |= of["listener"]
+        elif a.kind == "target_group":
+            need |= kinds("listener", "load_balancer", "auto_scaling_group")
+        elif a.kind == "launch_template":
+            need |= of["auto_scaling_group"]
+        elif a.kind == "instance" and a.role == "database" and snapshot:
+            need.add(SNAPSHOT_STEP)
+        elif a.kind == "volume":
+            need |= of["instance"]
+            if a.role == "database" and snapshot:
+                need.add(SNAPSHOT_STEP)
+        elif a.kind == "security_group":
+            need.add(REVOKE_STEP)
+        elif a.kind in ("key_pair", "instance_profile"):
+            need |= compute
+        elif a.kind == "iam_role":
+            need |= compute | of["instance_profile"]
+        elif a.kind == "image":
+            need |= kinds("auto_scaling_group", "launch_template")
+    early = {s for s in deps if s not in steps or steps[s].kind not in LAST_KINDS}
+    for step, a in steps.items():
+        if a.kind in LAST_KINDS:
+            deps[step] |= early
+            if a.kind == "bucket":
+                deps[step] |= of["bundle"]
+    return StepGraph.of(deps)
+
+
+@dataclass(frozen=True)
+class TeardownPlan:
+    """What decommission will delete and keep; shown, confirmed, then run as is."""
+
+    environment: str
+    project: str
+    deletes: tuple[Actual, ...]
+    keeps: tuple[str, ...]
+    graph: StepGraph
+    final_snapshot: bool
+    delete_image: bool
+    notes: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not self.deletes
+
+    @property
+    def steps(self) -> dict[str, Actual]:
+        return step_names(self.deletes)
+
+    def digest(self) -> str:
+        rows = sorted((step, a.id) for step, a in self.steps.items())
+        return hashlib.sha256(json.dumps(rows).encode()).hexdigest()[:16]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"project": self.project, "environment": self.environment,
+                "digest": self.digest(), "final_snapshot": self.final_snapshot,
+                "delete_image": self.delete_image,
+                "delete": [{"step": s, **a.to_json()} for s, a in sorted(self.steps.items())],
+                "keep": list(self.keeps), "order": list(self.graph.topological_order()),
+                "notes": list(self.notes)}
+
+    def lines(self) -> list[str]:
+        where = f"{self.project}/{self.environment}"
+        if self.empty:
+            out = [f"nothing to delete: no resource carries the tags of {where}"]
+        else:
+            out = [f"decommission {where} will delete {len(self.deletes)} resource(s):"]
+            out += [f"  - {a.kind.replace('_', ' ')} {a.name or a.id} ({a.id})"
+                    for _, a in sorted(self.steps.items())]
+        if self.keeps:
+            out.append("will keep:")
+            out += [f"  = {k}" for k in self.keeps]
+        return out + list(self.notes)
+
+
+@dataclass(frozen=True)
+class TeardownResult:
+    """What was deleted and kept, what failed, and what a fresh discovery still found."""
+
+    environment: str
+    project: str
+    deleted: list[str]
+    kept: list[str]
+    failed: dict[str, str]
+    snapshots: list[str]
+    remaining: list[Actual]
+    interrupted: bool = False
+    not_done: list[str] = field(default_factory=list)  # skipped or never started
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.failed or self.interrupted or self.remaining or self.not_done)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"project": self.project, "environment": self.environment, "ok": self.ok,
+                "deleted": self.deleted, "kept": self.kept, "failed": self.failed,
+                "snapshots": self.snapshots, "interrupted": self.interrupted,
+                "not_done": self.not_done,
+                "remaining": [a.to_json() for a in self.remaining], "notes": self.notes}
+
+    def lines(self) -> list[str]:
+        out = [f"deleted {d}" for d in self.deleted]
+        out += [f"kept {k}" for k in self.kept]
+        out += [f"failed {step}: {error}" for step, error in sorted(self.failed.items())]
+        out += [f"not done {step}" for step in self.not_done]
+        where = f"{self.project}/{self.environment}"
+        if self.interrupted:
+            out.append(f"interrupted: run decommission {self.environment} again to finish")
+        if self.remaining:
+            out.append(f"a fresh discovery still finds {len(self.remaining)} resource(s) "
+                       f"tagged for {where}:")
+            out += [f"  ! {a.address} {a.id}" for a in self.remaining]
+        elif not (self.failed or self.interrupted or self.not_done):
+            out.append(f"a fresh discovery finds nothing tagged for {where}"
+                       + (" (what was kept is listed above)" if self.kept else ""))
+        return out + self.notes
+
+
+def placeholder_facts(session: Session) -> Facts:
+    """Deletes need no facts of the account; the Context wants a value anyway."""
+    return Facts(account_id="", region=session.spec.region or "", vpc_id="", vpc_cidr="",
+                 subnet_ids=(), availability_zones=(), base_ami_id="", image_digest="",
+                 emulated=session.emulated)
+
+
+def images_in_use(clients: Clients, project: str, image_ids: Iterable[str], *,
+                  besides: str | None = None) -> dict[str, list[str]]:
+    """image id → the environments (other than `besides`) whose launch templates use it."""
+    wanted = set(image_ids)
+    if not wanted:
+        return {}
+    templates = kind_module("launch_template").read(clients, ProjectWide(project, None))
+    out: dict[str, set[str]] = defaultdict(set)
+    for lt in templates:
+        image = lt.attrs.get("image_id") or lt.attrs.get("image")
+        env = lt.tags.get(TAG_ENVIRONMENT, "?")
+        if image in wanted and env != besides:
+            out[str(image)].add(env)
+    return {image: sorted(envs) for image, envs in sorted(out.items())}
+
+
+def _is_lock(a: Actual) -> bool:
+    return a.kind == "parameter" and a.key == LOCK_LEAF
+
+
+def plan_decommission(session: Session, *, delete_image: bool = False,
+                      skip_final_snapshot: bool = False) -> TeardownPlan:
+    """Discover by tags (read calls only) and decide what goes and what stays."""
+    spec, scope = session.spec, session.scope
+    found = discover(session.clients, scope, ENVIRONMENT_KINDS).all()
+    deletes = [a for a in found if not _is_lock(a)]
+    keeps: list[str] = []
+    notes: list[str] = list(session.notes)
+    images = kind_module("image").read(session.clients, session.project_scope)
+    if delete_image and images:
+        used = images_in_use(session.clients, spec.project, [i.id for i in images],
+                             besides=spec.name)
+        if used:
+            who = "; ".join(f"{image} by {', '.join(envs)}" for image, envs in used.items())
+            raise Refused(f"the image is still used by other environments' launch templates "
+                          f"({who}); decommission those first, or drop --delete-image")
+        deletes += images
+    else:
+        keeps += [f"image {i.name} ({i.id}) (shared by the project's environments; "
+                  "--delete-image deletes it)" for i in images]
+    final = not skip_final_snapshot
+    for v in (a for a in deletes if a.kind == "volume" and a.role == "database"):
+        keeps.append(f"final snapshot of {v.id} ({v.address}) will be taken and kept" if final
+                     else f"no final snapshot of {v.id} ({v.address}): --skip-final-snapshot")
+    if any(a.kind == "parameter" and a.key.startswith(HISTORY_PREFIX) for a in deletes):
+        keeps.append("the environment's history is deleted from SSM with it; its last entry "
+                     "is kept in the local copy")
+    for lock in (a for a in found if _is_lock(a)):
+        keeps.append(f"lock {lock.id}: held by another operation now; it must end first "
+                     "(or --break-lock a stale one)")
+    if session.emulated and deletes:
+        notes.append(EMULATOR_ORDER_NOTE)
+    return TeardownPlan(environment=spec.name, project=spec.project, deletes=tuple(deletes),
+                        keeps=tuple(keeps), graph=teardown_graph(deletes, final_snapshot=final),
+                        final_snapshot=final, delete_image=delete_image, notes=tuple(notes))
+
+
+class _LocalOnly:
+    """A parameter store that keeps nothing: the journal then writes its local copy only.
+
+    Used once the environment's SSM history is deleted, so the final entry does not
+    recreate a parameter that a later discovery would find.
+    """
+
+    def create(self, name: str, value: str, *, secure: bool = False,
+               tags: Mapping[str, str] | None = None) -> bool:
+        return True
+
+    def put(self, name: str, value: str, *, secure: bool = False,
+            tags: Mapping[str, str] | None = None) -> None:
+        return None
+
+    def get(self, name: str, *, decrypt: bool = False) -> str | None:
+        return None
+
+    def delete(self, name: str) -> bool:
+        return False
+
+    def list_path(self, path: str, *, decrypt: bool = False) -> dict[str, str]:
+        return {}
+
+    def delete_many(self, names: Iterable[str]) -> list[str]:
+        return []
+
+
+def make_context(session: Session, plan: TeardownPlan, hook: Hook | None) -> Context:
+    """Outputs seeded from discovery (address → id): revoking needs group ids by role."""
+    outputs = Outputs()
+    for a in plan.deletes:
+        if outputs.get(a.address) is None:
+            outputs.set(a.address, a.id, **dict(a.attrs))
+
+    def progress(step: str, message: str) -> None:
+        session.on_event(step, message)
+        if hook is not None:
+            hook.on_event(StepProgress(step, message))
+
+    return Context(clients=session.clients, scope=session.scope, spec=session.spec,
+                   facts=placeholder_facts(session), outputs=outputs, clock=session.clock,
+                   progress=progress, notes=session.notes)
+
+
+def decommission(session: Session, plan: TeardownPlan, *, hook: Hook | None = None,
+                 parallel: int = 4, stop: threading.Event | None = None) -> TeardownResult:
+    """Run the plan under the lock; journal it; end with a fresh discovery."""
+    from argos_cloud.aws.store import ParameterStore
+    from argos_cloud.engine.journal import Journal
+    from argos_cloud.engine.lock import who_am_i
+    from argos_cloud.kinds.security_group import revoke_references
+    from argos_cloud.kinds.volume import final_snapshot
+
+    if plan.empty:
+        return TeardownResult(plan.environment, plan.project, deleted=[],
+                              kept=list(plan.keeps), failed={}, snapshots=[], remaining=[],
+                              notes=[plan.lines()[0], *plan.notes])
+    steps = plan.steps
+    ctx = make_context(session, plan, hook)
+    volumes = [a for a in plan.deletes if a.kind == "volume" and a.role == "database"]
+    groups = [a for a in plan.deletes if a.kind == "security_group"]
+    snapshots: list[str] = []
+    guard = threading.Lock()
+
+    def run(step: str) -> str:
+        if step == SNAPSHOT_STEP:
+            made = [final_snapshot(ctx, v, reason=f"decommission of {session.scope.name(v.role)}, "
+                                   f"volume {v.id}") for v in volumes]
+            with guard:
+                snapshots.extend(made)
+            return f"kept {', '.join(made)}"
+        if step == REVOKE_STEP:
+            for g in groups:
+                revoke_references(ctx, g)
+            return f"revoked the cross-references of {len(groups)} group(s)"
+        have = steps[step]
+        kind_module(have.kind).delete(ctx, have)
+        return f"deleted {have.id}"
+
+    store = ParameterStore(session.clients.ssm)
+    journal = session.journal()
+    lock = session.lock("decommission")
+    lock.acquire()
+    try:
+        entry = journal.start("decommission", who=who_am_i(), plan_digest=plan.digest())
+        entry_name = session.scope.parameter(f"{HISTORY_PREFIX}{entry.id}")
+        try:
+            walked = walk(plan.graph, run, limit=max(1, min(parallel, 16)), hook=hook,
+                          stop=stop)
+        except BaseException:
+            if store.get(entry_name) is not None:
+                journal.finish(entry, "interrupted")
+            raise
+        if walked.ok:  # the environment is gone: so is its SSM history (local copy stays)
+            store.delete_path(journal.path)
+            Journal(_LocalOnly(), session.scope, local_dir=session.state_dir).finish(
+                entry, "succeeded", detail=f"{len(walked.succeeded)} steps")
+        else:
+            outcome = "interrupted" if walked.interrupted else "failed"
+            first = sorted(walked.failed.items())[:1]
+            target = journal if store.get(entry_name) is not None else Journal(
+                _LocalOnly(), session.scope, local_dir=session.state_dir)
+            target.finish(entry, outcome, failed_step=first[0][0] if first else None,
+                          detail=first[0][1] if first else None)
+    finally:
+        lock.release()
+
+    remaining = discover(session.clients, session.scope, ENVIRONMENT_KINDS).all()
+    gone_images = {a.id for a in plan.deletes if a.kind == "image"}
+    if gone_images:
+        remaining += [i for i in kind_module("image").read(session.clients,
+                                                           session.project_scope)
+                      if i.id in gone_images]
+    kept = [k for k in plan.keeps if not k.startswith(("final snapshot", "the environment's"))]
+    kept += [f"final snapshot {s} of the database data volume (tagged role database, "
+             f"environment {plan.environment}, and the time)" for s in snapshots]
+    notes = list(plan.notes)
+    local = journal.local_file
+    notes.append("history: the environment's SSM history was deleted with it; the last "
+                 f"entry is in the local copy {local}" if walked.ok and local is not None
+                 else "history: this run is recorded in the environment's SSM history")
+    deleted = [f"{steps[s].kind.replace('_', ' ')} {steps[s].name or steps[s].id} "
+               f"({steps[s].id})" for s in sorted(walked.succeeded) if s in steps]
+    return TeardownResult(plan.environment, plan.project, deleted=deleted, kept=kept,
+                          failed=dict(walked.failed), snapshots=sorted(snapshots),
+                          remaining=remaining, interrupted=walked.interrupted,
+                          not_done=sorted(walked.skipped | walked.not_started), notes=notes)

@@ -1,0 +1,98 @@
+"""Opening an environment: config → clients (starting the sandbox if needed) → scope.
+
+Every workflow starts here, so the sandbox, the emulator notice and the
+lock/journal are made the same way for all commands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from argos_cloud.clock import Clock, RealClock
+from argos_cloud.config import EnvironmentSpec, load_environment
+from argos_cloud.model.names import Scope
+
+if TYPE_CHECKING:
+    from argos_cloud.aws.session import Clients
+    from argos_cloud.engine.journal import Journal
+    from argos_cloud.engine.lock import EnvironmentLock
+
+EMULATOR_NOTICE = (
+    "emulator: this endpoint is a moto server — resources are recorded, but instances "
+    "never boot, SSM commands are not executed (they come back 'Success' with empty "
+    "output) and Salt never runs; such results are reported as emulated, not as proof")
+
+
+@dataclass
+class Session:
+    """One environment, opened: its spec, scope, clients and where local state lives."""
+
+    spec: EnvironmentSpec
+    clients: Clients
+    state_dir: Path
+    clock: Clock = field(default_factory=RealClock)
+    notes: list[str] = field(default_factory=list)
+    on_event: Callable[[str, str], None] = lambda step, message: None
+
+    @property
+    def scope(self) -> Scope:
+        return Scope(self.spec.project, self.spec.name)
+
+    @property
+    def project_scope(self) -> Scope:
+        return Scope(self.spec.project, None)
+
+    @property
+    def emulated(self) -> bool:
+        return self.clients.emulated
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def lock(self, operation: str) -> EnvironmentLock:
+        from argos_cloud.aws.store import ParameterStore
+        from argos_cloud.engine.lock import EnvironmentLock, who_am_i
+
+        return EnvironmentLock(ParameterStore(self.clients.ssm), self.scope, who=who_am_i(),
+                               operation=operation)
+
+    def journal(self) -> Journal:
+        from argos_cloud.aws.store import ParameterStore
+        from argos_cloud.engine.journal import Journal
+
+        return Journal(ParameterStore(self.clients.ssm), self.scope, local_dir=self.state_dir)
+
+
+def state_dir_for(config_path: Path) -> Path:
+    """`.argos-cloud/` beside the config file: sandbox record, history cache."""
+    return config_path.resolve().parent / ".argos-cloud"
+
+
+def open_clients(spec: EnvironmentSpec, environ: dict[str, str]) -> Clients:
+    """Clients for the spec's provider; the sandbox is started (or reused) first."""
+    from argos_cloud.aws.session import make_clients
+
+    if spec.provider == "sandbox":
+        from argos_cloud.sandbox.server import Sandbox
+
+        info = Sandbox(state_dir_for(spec.config_path)).ensure()
+        return make_clients(region=spec.region, endpoint_url=info.endpoint, sandbox=True,
+                            environ=environ)
+    return make_clients(region=spec.region, endpoint_url=spec.endpoint_url,
+                        profile=spec.profile, environ=environ)
+
+
+def open_session(config: Path, environment: str, *, profile: str | None,
+                 environ: dict[str, str], clock: Clock | None = None,
+                 clients: Clients | None = None) -> Session:
+    """Validate the config first (no AWS call on bad input), then connect."""
+    spec = load_environment(config, environment, profile=profile, environ=environ)
+    session = Session(spec=spec, clients=clients or open_clients(spec, environ),
+                      state_dir=state_dir_for(config), clock=clock or RealClock())
+    if session.emulated:
+        session.note(EMULATOR_NOTICE)
+    return session

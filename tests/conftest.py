@@ -1,0 +1,48 @@
+"""Shared fixtures. Order matters: environment first, then moto, then anything boto3.
+
+moto must be imported before any boto3 session or client exists, or that
+session escapes `mock_aws` and calls real AWS (shared/research/moto.md, Setup).
+"""
+
+from __future__ import annotations
+
+import os
+
+# --- 1. Process environment: fake credentials, one region, no real endpoint or profile. ---
+os.environ.update({
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    # Emulator settings, read when moto loads (before its import):
+    "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",  # 0 images instead of ~1300: fast, unambiguous
+})
+for _name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL"):
+    os.environ.pop(_name, None)
+
+# --- 2. moto, before anything that could create a boto3 session. ---
+import moto  # noqa: E402
+
+# --- 3. Everything else. ---
+from collections.abc import Iterator  # noqa: E402
+
+import pytest  # noqa: E402
+
+from argos_cloud.aws.session import Clients, make_clients  # noqa: E402
+from argos_cloud.model.names import Scope  # noqa: E402
+
+
+# --- Fixtures: AWS (moto in-process) ---
+@pytest.fixture
+def aws() -> Iterator[Clients]:
+    """Clients on a fresh in-process moto; all state is dropped after the test."""
+    with moto.mock_aws():
+        yield make_clients(region="us-east-1", sandbox=True)
+
+
+@pytest.fixture
+def scope() -> Scope:
+    """The project/environment most tests work in."""
+    return Scope("argos", "qa")
