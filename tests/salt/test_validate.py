@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from argos_cloud.errors import BadInput
 from argos_cloud.provision.validate import ROLES, RoleResult, copy_default_tree, validate_tree
 
 pytestmark = pytest.mark.salt
@@ -127,3 +128,8 @@ def test_the_rabbitmq_broker_validates_too() -> None:
                              roles=("broker",))
     assert result.errors == []
     assert result.ok and result.states >= 3
+
+
+def test_a_folder_without_a_top_file_is_bad_input(tmp_path: Path) -> None:
+    with pytest.raises(BadInput, match=r"no states/top\.sls"):
+        validate_tree(tmp_path)

@@ -91,11 +91,11 @@ def answers_as_moto(endpoint_url: str | None, timeout: float = 2.0) -> bool:
     """True when the endpoint is a moto server (it serves /moto-api/)."""
     if not endpoint_url:
         return False
-    url = endpoint_url.rstrip("/") + "/moto-api/data.json"
+    url = endpoint_url.rstrip("/") + "/moto-api/config"  # small; data.json is ~12 MB
     try:
-        req = urllib.request.Request(url, method="HEAD")
-        with urllib.request.urlopen(req, timeout=timeout) as reply:  # noqa: S310 (loopback or user endpoint)
-            return bool(reply.status == 200)
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(url, timeout=timeout) as reply:
+            return bool(200 <= reply.status < 300) and b"batch" in reply.read(4096)
     except Exception:  # any failure means "not a moto server"
         return False
 

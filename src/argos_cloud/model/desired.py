@@ -148,7 +148,7 @@ def desired_resources(spec: EnvironmentSpec, facts: Facts, user_data: Mapping[st
 
     out.append(Resource("bundle", "shared", "salt-bundle", {
         "digest": bundle_digest, "bucket": "bucket.shared"},
-        needs=("bucket.shared", "instance.database", "instance.broker")))
+        needs=("bucket.shared", "instance.master", "instance.database", "instance.broker")))
 
     out.append(Resource("target_group", "app", scope.name("app")[:32], {
         "port": HTTP_PORT, "protocol": "HTTP", "vpc_id": facts.vpc_id,

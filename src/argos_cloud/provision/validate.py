@@ -24,7 +24,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from argos_cloud.errors import OperationFailed
+from argos_cloud.errors import BadInput, OperationFailed
 
 if TYPE_CHECKING:
     from argos_cloud.config import EnvironmentSpec
@@ -167,6 +167,9 @@ def validate_tree(tree: Path | None = None, *, pillar: Mapping[str, Any] | None 
     with packaged_tree() as default, _default_templates() as starters, \
             tempfile.TemporaryDirectory(prefix="argos-validate-") as tmp:
         root = Path(tree) if tree is not None else default
+        if not (root / "states" / "top.sls").is_file():
+            raise BadInput(f"{root}: not a state tree (no states/top.sls); "
+                           "'argos-cloud init' writes the default one")
         if templates is None:
             templates = {n: p for n, p in starters.items()
                          if not (root / "states/argos/files" / n).exists()}

@@ -112,8 +112,7 @@ def plan_clean(session: Session, *, force: bool = False) -> CleanPlan:
 def clean(session: Session, plan: CleanPlan, *, hook: Hook | None = None) -> CleanResult:
     """Instances first, then groups, then images and their snapshots; then look again."""
     if plan.empty:
-        return CleanResult(plan.project, [], plan.leftovers, [plan.lines()[0],
-                                                              *plan.notes[:0]])
+        return CleanResult(plan.project, [], plan.leftovers, plan.lines())
     if hook is not None:
         hook.on_event(StepStarted(STEP))
     try:
