@@ -25,6 +25,7 @@ for _name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL"):
 # --- 2. moto, before anything that could create a boto3 session. ---
 import moto  # noqa: E402
 
+# isort: split
 # --- 3. Everything else. ---
 from collections.abc import Iterator  # noqa: E402
 

@@ -35,8 +35,8 @@ from argos_cloud.model.names import (
 )
 from argos_cloud.sandbox.faults import Faults
 from argos_cloud.workflows.decommission import (
-    ENVIRONMENT_KINDS,
     EMULATOR_ORDER_NOTE,
+    ENVIRONMENT_KINDS,
     decommission,
     plan_decommission,
 )

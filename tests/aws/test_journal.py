@@ -107,7 +107,7 @@ def test_each_write_is_copied_locally_and_readable_offline(
         ("deploy", "started"), ("deploy", "interrupted")]
     with local.open("a") as out:
         out.write('{"id": "torn')  # an interrupted append
-    offline = Journal(NoAws(), scope, local_dir=tmp_path)  # type: ignore[arg-type]
+    offline = Journal(NoAws(), scope, local_dir=tmp_path)
     assert offline.entries_offline() == [second, first] == journal.entries()
 
 

@@ -17,7 +17,7 @@ import pytest
 from argos_cloud.aws.session import Clients
 from argos_cloud.clock import FakeClock
 from argos_cloud.config.schema import EnvironmentSpec, ImageConfig, SourceConfig
-from argos_cloud.errors import Refused
+from argos_cloud.errors import OperationFailed, Refused
 from argos_cloud.kinds import (
     auto_scaling_group,
     launch_template,
@@ -67,7 +67,7 @@ class Env:
 
     def apply(self, address: str, change: Change | None = None) -> str:
         kind = _module(address)
-        ident = kind.apply(self.ctx, change or Change.create(self.want[address]))
+        ident: str = kind.apply(self.ctx, change or Change.create(self.want[address]))
         self.ctx.outputs.set(address, ident)
         return ident
 
@@ -76,7 +76,8 @@ class Env:
         matches = [a for a in kind.read(self.ctx.clients, self.ctx.scope)
                    if a.address == address]
         assert len(matches) == 1, matches
-        return matches[0]
+        found: Actual = matches[0]
+        return found
 
     def changed(self, address: str, **spec: Any) -> Resource:
         res = self.want[address]
@@ -338,3 +339,26 @@ def test_template_request_is_deterministic_and_tags_the_template(env: Env) -> No
     tags = tag_dict(first["TagSpecifications"][0]["Tags"])
     assert tags[launch_template.TAG_USER_DATA] == digest(USER_DATA["worker"])
     assert "KeyName" not in data
+
+
+def test_waiting_for_service_polls_on_the_clock_and_gives_up_at_the_timeout(built: Env) -> None:
+    clients = built.ctx.clients
+    for i in built.found("auto_scaling_group.worker").attrs["instances"]:
+        clients.autoscaling.set_instance_health(InstanceId=i["id"], HealthStatus="Unhealthy")
+    ctx = dataclasses.replace(built.ctx, clock=FakeClock(), timeout=120.0)
+    with pytest.raises(OperationFailed, match="timed out"):
+        auto_scaling_group.wait_in_service(ctx, "argos-qa-worker", 1)
+    assert isinstance(ctx.clock, FakeClock) and sum(ctx.clock.slept) == 120.0
+
+
+def test_a_listener_pointed_elsewhere_is_updated_back(built: Env) -> None:
+    other = built.ctx.clients.elbv2.create_target_group(
+        Name="elsewhere", Protocol="HTTP", Port=80, VpcId=built.ctx.facts.vpc_id,
+        TargetType="instance")["TargetGroups"][0]["TargetGroupArn"]
+    have = built.found("listener.app")
+    built.ctx.clients.elbv2.modify_listener(
+        ListenerArn=have.id, DefaultActions=listener.default_actions(other))
+    change = listener.diff(built.want["listener.app"], built.found("listener.app"))
+    assert change.action is Action.UPDATE and change.fields == ("target_group",)
+    assert built.apply("listener.app", change) == have.id
+    assert built.found("listener.app").attrs["target_group"] == "target_group.app"

@@ -152,7 +152,7 @@ def test_exactly_one_of_eight_concurrent_acquires_wins(store: ParameterStore, sc
             won.append(lock.acquire())
         except LockHeld as e:
             refused.append(e)
-        except BaseException as e:  # noqa: BLE001 (reported by the assertion below)
+        except BaseException as e:  # reported by the assertion below
             others.append(e)
 
     threads = [threading.Thread(target=contend, args=(n,)) for n in range(8)]

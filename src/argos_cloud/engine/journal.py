@@ -66,7 +66,8 @@ class JournalEntry:
         try:
             raw: Any = json.loads(text)
             known = {f.name for f in fields(cls)}
-            values = {k: (None if v is None else str(v)) for k, v in raw.items() if k in known}
+            values: dict[str, Any] = {
+                k: (None if v is None else str(v)) for k, v in raw.items() if k in known}
             return cls(**values)
         except (TypeError, AttributeError, json.JSONDecodeError) as e:
             raise ValueError(f"not a journal entry: {e}") from None

@@ -125,7 +125,7 @@ def delete(ctx: Context, have: Actual) -> None:
                     batch = []
         if batch:
             _delete_objects(s3, have.id, batch)
-        ctx.progress(f"{KIND}.{have.role}", "deleting the emptied bucket")
+        ctx.progress(have.address, "deleting the emptied bucket")
         s3.delete_bucket(Bucket=have.id)
     except Exception as e:
         if error_code(e) not in GONE:

@@ -152,7 +152,7 @@ def apply(ctx: Context, change: Change) -> str:
     for arn in sorted(wanted - attached):
         iam.attach_role_policy(RoleName=want.name, PolicyArn=arn)
     for arn in sorted(attached - wanted):
-        _gone_ok(lambda a=arn: iam.detach_role_policy(RoleName=want.name, PolicyArn=a))
+        _gone_ok(iam.detach_role_policy, RoleName=want.name, PolicyArn=arn)
     iam.put_role_policy(**put_policy_request(want))
     return want.name
 
@@ -174,9 +174,10 @@ def _create(ctx: Context, want: Resource) -> None:
     iam.tag_role(RoleName=want.name, Tags=tag_list(ctx.scope.tags(want.role)))
 
 
-def _gone_ok(fn: Callable[[], object]) -> None:
+def _gone_ok(call: Callable[..., object], **request: Any) -> None:
+    """One IAM call for which 'no such entity' means it is already done."""
     try:
-        fn()
+        call(**request)
     except Exception as e:
         if error_code(e) != GONE:
             raise
@@ -198,10 +199,10 @@ def delete(ctx: Context, have: Actual) -> None:
             return
         raise
     for arn in sorted(attached):
-        _gone_ok(lambda a=arn: iam.detach_role_policy(RoleName=name, PolicyArn=a))
+        _gone_ok(iam.detach_role_policy, RoleName=name, PolicyArn=arn)
     for policy in inline:
-        _gone_ok(lambda p=policy: iam.delete_role_policy(RoleName=name, PolicyName=p))
+        _gone_ok(iam.delete_role_policy, RoleName=name, PolicyName=policy)
     for profile in profiles:
-        _gone_ok(lambda p=profile: iam.remove_role_from_instance_profile(
-            InstanceProfileName=p, RoleName=name))
-    _gone_ok(lambda: iam.delete_role(RoleName=name))
+        _gone_ok(iam.remove_role_from_instance_profile, InstanceProfileName=profile,
+                 RoleName=name)
+    _gone_ok(iam.delete_role, RoleName=name)

@@ -64,7 +64,8 @@ def match(want: Resource, haves: Sequence[Actual]) -> Actual | None:
     """Of the project's images, the one `want` is about (several digests coexist)."""
     wanted = [h for h in haves if is_wanted(want, h)]
     available = [h for h in wanted if h.attrs.get("state") == "available"]
-    return (available or wanted or [None])[0]
+    best = available or wanted
+    return best[0] if best else None
 
 
 def diff(want: Resource, have: Actual) -> Change:
@@ -79,15 +80,16 @@ def diff(want: Resource, have: Actual) -> Change:
 
 def apply(ctx: Context, change: Change, executor: RemoteExecutor | None = None,
           image_tree: bytes | None = None) -> str:
-    """Bake. The executor and state tree come as arguments, else from the context if it
-    carries them (`ctx.executor`, `ctx.image_tree`), else SSM and no tree."""
+    """Bake. The executor and state tree come as arguments, else from the context's
+    artifacts (`executor`, `image_tree`), else SSM and no tree."""
     from argos_cloud.provision.bake import bake_image
     from argos_cloud.provision.remote import SsmExecutor
 
     want = change.after
     assert want is not None
-    executor = executor or getattr(ctx, "executor", None) or SsmExecutor(ctx.clients, ctx.clock)
-    tree = image_tree if image_tree is not None else getattr(ctx, "image_tree", None)
+    executor = (executor or ctx.artifacts.get("executor")
+                or SsmExecutor(ctx.clients, ctx.clock))
+    tree = image_tree if image_tree is not None else ctx.artifacts.get("image_tree")
     image_id = bake_image(ctx, want, executor, tree)
     ctx.outputs.set(change.address, image_id, name=want.name, digest=want.spec["digest"])
     return image_id

@@ -81,8 +81,8 @@ def apply(ctx: Context, change: Change) -> str:
     profile = iam.get_instance_profile(InstanceProfileName=want.name)["InstanceProfile"]
     held = [r["RoleName"] for r in profile.get("Roles", [])]
     for other in (r for r in held if r != role):  # a profile holds one role at most
-        _gone_ok(lambda o=other: iam.remove_role_from_instance_profile(
-            InstanceProfileName=want.name, RoleName=o))
+        _gone_ok(iam.remove_role_from_instance_profile, InstanceProfileName=want.name,
+                 RoleName=other)
     if role not in held:
         ctx.progress(change.address, f"adding role {role}")
         iam.add_role_to_instance_profile(InstanceProfileName=want.name, RoleName=role)
@@ -103,9 +103,10 @@ def _create(ctx: Context, want: Resource) -> None:
                              Tags=tag_list(ctx.scope.tags(want.role)))
 
 
-def _gone_ok(fn: Callable[[], object]) -> None:
+def _gone_ok(call: Callable[..., object], **request: Any) -> None:
+    """One IAM call for which 'no such entity' means it is already done."""
     try:
-        fn()
+        call(**request)
     except Exception as e:
         if error_code(e) != GONE:
             raise
@@ -121,9 +122,9 @@ def delete(ctx: Context, have: Actual) -> None:
             return
         raise
     for role in (r["RoleName"] for r in profile.get("Roles", [])):
-        _gone_ok(lambda r=role: iam.remove_role_from_instance_profile(
-            InstanceProfileName=have.id, RoleName=r))
-    _gone_ok(lambda: iam.delete_instance_profile(InstanceProfileName=have.id))
+        _gone_ok(iam.remove_role_from_instance_profile, InstanceProfileName=have.id,
+                 RoleName=role)
+    _gone_ok(iam.delete_instance_profile, InstanceProfileName=have.id)
 
 
 def retry_iam_propagation(fn: Callable[[], T], ctx: Context, what: str = "launch") -> T:

@@ -54,12 +54,12 @@ def read(clients: Clients, scope: Scope) -> list[Actual]:
 def facts_of(data: Mapping[str, Any]) -> dict[str, Any]:
     """The facts of a version's LaunchTemplateData that diff compares, in our spelling."""
     user_data = data.get("UserData")
+    text = base64.b64decode(user_data).decode(errors="replace") if user_data else None
     volumes = [m.get("Ebs", {}) for m in data.get("BlockDeviceMappings", []) if "Ebs" in m]
     return {
         "image_id": data.get("ImageId"),
         "instance_type": data.get("InstanceType"),
-        "user_data_digest": digest(base64.b64decode(user_data).decode()) if user_data
-        else None,
+        "user_data_digest": digest(text) if text is not None else None,
         "security_groups": sorted(data.get("SecurityGroupIds", [])),
         "volume_size": volumes[0].get("VolumeSize") if volumes else None,
         "key_name": data.get("KeyName"),

@@ -34,17 +34,17 @@ def read(clients: Clients, scope: Scope) -> list[Actual]:
                       key=lambda x: (x["Port"], x["ListenerArn"]))
         seen: set[int] = set()
         for raw in raws:
-            key = _key(raw["Port"], raw["Port"] in seen)
+            key = _key(raw, raw["Port"] in seen)
             seen.add(raw["Port"])
             out.append(parse(raw, balancer, scope, key))
     return out
 
 
-def _key(port: int, duplicate: bool) -> str:
+def _key(raw: Mapping[str, Any], duplicate: bool) -> str:
     """'' for the model's listener; a key of its own for extras (and moto's twins)."""
     if duplicate:
-        return f"port-{port}-extra"
-    return "" if port == MAIN_PORT else f"port-{port}"
+        return f"port-{raw['Port']}-{str(raw['ListenerArn']).rsplit('/', 1)[-1]}"
+    return "" if raw["Port"] == MAIN_PORT else f"port-{raw['Port']}"
 
 
 def _forward_target(raw: Mapping[str, Any]) -> str | None:

@@ -139,7 +139,9 @@ def detach(ctx: Context, volume_id: str) -> None:
     if raw is None or _state(raw) != "in-use":
         return
     try:
-        ctx.clients.ec2.detach_volume(VolumeId=volume_id)
+        for attachment in raw.get("Attachments", []):
+            ctx.clients.ec2.detach_volume(VolumeId=volume_id,
+                                          InstanceId=attachment["InstanceId"])
     except Exception as e:
         if not is_not_found(e) and error_code(e) != "IncorrectState":
             raise

@@ -367,17 +367,18 @@ def decommission(session: Session, plan: TeardownPlan, *, hook: Hook | None = No
             if store.get(entry_name) is not None:
                 journal.finish(entry, "interrupted")
             raise
+        local_only = Journal(_LocalOnly(), session.scope, local_dir=session.state_dir)
+        in_aws = False
         if walked.ok:  # the environment is gone: so is its SSM history (local copy stays)
             store.delete_path(journal.path)
-            Journal(_LocalOnly(), session.scope, local_dir=session.state_dir).finish(
-                entry, "succeeded", detail=f"{len(walked.succeeded)} steps")
+            local_only.finish(entry, "succeeded", detail=f"{len(walked.succeeded)} steps")
         else:
             outcome = "interrupted" if walked.interrupted else "failed"
             first = sorted(walked.failed.items())[:1]
-            target = journal if store.get(entry_name) is not None else Journal(
-                _LocalOnly(), session.scope, local_dir=session.state_dir)
-            target.finish(entry, outcome, failed_step=first[0][0] if first else None,
-                          detail=first[0][1] if first else None)
+            in_aws = store.get(entry_name) is not None  # not if the walk deleted it already
+            (journal if in_aws else local_only).finish(
+                entry, outcome, failed_step=first[0][0] if first else None,
+                detail=first[0][1] if first else None)
     finally:
         lock.release()
 
@@ -392,9 +393,9 @@ def decommission(session: Session, plan: TeardownPlan, *, hook: Hook | None = No
              f"environment {plan.environment}, and the time)" for s in snapshots]
     notes = list(plan.notes)
     local = journal.local_file
-    notes.append("history: the environment's SSM history was deleted with it; the last "
-                 f"entry is in the local copy {local}" if walked.ok and local is not None
-                 else "history: this run is recorded in the environment's SSM history")
+    notes.append("history: this run is recorded in the environment's SSM history" if in_aws
+                 else "history: the environment's SSM history was deleted with it; this "
+                 f"run's entry is in the local copy {local}")
     deleted = [f"{steps[s].kind.replace('_', ' ')} {steps[s].name or steps[s].id} "
                f"({steps[s].id})" for s in sorted(walked.succeeded) if s in steps]
     return TeardownResult(plan.environment, plan.project, deleted=deleted, kept=kept,
