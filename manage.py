@@ -9,7 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
-from argos_cloud.cli.main import run  # noqa: E402
+from argos_cloud.cli.main import run
 
 if __name__ == "__main__":
     run(program="manage.py")

@@ -68,7 +68,7 @@ def test_help_lists_every_command_of_the_design() -> None:
 
 
 def test_usage_error_is_one_line_and_exit_2() -> None:
-    status, out, err = run_cli("qa", "explode")
+    status, _, err = run_cli("qa", "explode")
     assert status == ExitStatus.BAD_INPUT
     assert err.startswith("argos-cloud: error: unknown command 'explode'")
 

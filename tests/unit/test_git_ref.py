@@ -47,6 +47,11 @@ def test_the_command_asks_for_branch_tag_and_peeled_tag_and_never_prompts() -> N
     assert "BatchMode=yes" in quiet_environment({})["GIT_SSH_COMMAND"]
 
 
+def test_a_full_ref_name_is_asked_for_as_is_with_its_peeled_form() -> None:
+    assert ls_remote_command("r", "refs/tags/v2") == [
+        "git", "ls-remote", "--", "r", "refs/tags/v2", "refs/tags/v2^{}"]
+
+
 @pytest.mark.parametrize(("listing", "ref", "expected"), [
     (f"{A}\trefs/tags/v1\n{B}\trefs/tags/v1^{{}}\n", "v1", B),  # annotated tag: peeled wins
     (f"{A}\trefs/tags/v1\n", "v1", A),  # lightweight tag

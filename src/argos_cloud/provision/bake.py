@@ -161,16 +161,16 @@ def bake_instance_request(want: Resource, tags: dict[str, str], *, group_id: str
 
 
 def tree_commands(image_tree: bytes) -> list[str]:
-    """Shell lines that write the state tree (a tar.gz) to /srv/salt, in chunks."""
+    """Shell lines that unpack the bundle (a tar.gz of `salt/…`, `pillar/…`) into /srv."""
     text = base64.b64encode(image_tree).decode()
     if len(text) > MAX_TREE_B64:
         raise OperationFailed(f"the image state tree is {len(text) // 1024} KiB in base64; at "
                               f"most {MAX_TREE_B64 // 1024} KiB can be sent over SSM")
     tmp = "/root/argos-image-tree.b64"
-    lines = [f"install -d -m 0700 /srv/salt && rm -f {tmp} || exit 1"]
+    lines = [f"install -d -m 0700 /srv/salt /srv/pillar && rm -f {tmp} || exit 1"]
     lines += [f"printf '%s' '{text[i:i + CHUNK]}' >> {tmp} || exit 1"
               for i in range(0, len(text), CHUNK)]
-    lines.append(f"base64 -d {tmp} | tar -xz -C /srv/salt && rm -f {tmp} || exit 1")
+    lines.append(f"base64 -d {tmp} | tar -xz -C /srv && rm -f {tmp} || exit 1")
     return lines
 
 

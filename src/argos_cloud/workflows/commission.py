@@ -105,11 +105,11 @@ def build_bundle(session: Session, tree: Path, facts: Facts, commit: str,
     return body, bundle_digest(body)
 
 
-def image_tree_bundle(tree: Path) -> bytes:
-    """Only what the image bake needs: the tree with an empty pillar."""
+def image_tree_bundle(tree: Path, system_packages: tuple[str, ...] = ()) -> bytes:
+    """What the image bake needs: the tree and a pillar holding no environment's values."""
     from argos_cloud.provision.validate import bundle
 
-    return bundle(tree, {}, {})
+    return bundle(tree, {"argos": {"system_packages": list(system_packages)}}, {})
 
 
 def _addresses(actual: ActualState) -> dict[str, str]:
@@ -173,7 +173,8 @@ def make_context(session: Session, prepared: Prepared, *, executor: Any = None) 
         return body, digest, prepared.commit
 
     ctx.artifacts.update(bundle=bundle_builder, executor=executor,
-                         image_tree=image_tree_bundle(prepared.tree))
+                         image_tree=image_tree_bundle(prepared.tree,
+                                                      session.spec.source.system_packages))
     return ctx
 
 

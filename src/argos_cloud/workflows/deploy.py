@@ -290,6 +290,9 @@ def _run(session: Session, command: str, target: Callable[[], tuple[str, str, li
         except KeyboardInterrupt:
             journal.finish(entry, "interrupted", commit=commit)
             raise
+        except Refused as e:
+            journal.finish(entry, "refused", detail=str(e), commit=commit)
+            raise
         except Exception as e:
             journal.finish(entry, "failed", failed_step="prepare", detail=str(e), commit=commit)
             raise
@@ -346,25 +349,35 @@ def _execute(session: Session, command: str, commit: str, ref: str, roles: list[
         batches = split_batches(ids, size)
         for index, members in enumerate(batches, start=1):
             result.batches.append(BatchOutcome(role, index, len(batches), members, NOT_RUN))
-    for outcome in result.batches:
-        step = outcome.step
-        if hook is not None:
-            hook.on_event(StepStarted(step))
-        _apply_batch(session, executor, result, outcome, bucket, key, arns[outcome.role])
-        if outcome.status == FAILED:
-            if hook is not None:
-                hook.on_event(StepFailed(step, "; ".join(outcome.problems)))
-            _restore_bundle(session, executor, result, previous_bundle)
-            raise DeployFailed(result, f"{step} failed: {'; '.join(outcome.problems)}; "
-                               f"the batches after it were not applied and {commit} was not "
-                               "recorded")
-        if hook is not None:
-            hook.on_event(StepSucceeded(step, outcome.status))
+    try:
+        for outcome in result.batches:
+            _run_batch(session, executor, result, outcome, bucket, key, arns[outcome.role],
+                       hook)
+    except BaseException:  # a failed batch, an AWS error or Ctrl-C: the old bundle goes back
+        _restore_bundle(session, executor, result, previous_bundle)
+        raise
     store.put(scope.parameter(DEPLOYED), commit, tags=scope.tags("record"))
     if result.previous and result.previous != commit:
         store.put(scope.parameter(DEPLOYED_PREVIOUS), result.previous, tags=scope.tags("record"))
     result.recorded = True
     return result
+
+
+def _run_batch(session: Session, executor: RemoteExecutor, result: DeployResult,
+               outcome: BatchOutcome, bucket: str, key: str, arns: list[str],
+               hook: Hook | None) -> None:
+    step = outcome.step
+    if hook is not None:
+        hook.on_event(StepStarted(step))
+    _apply_batch(session, executor, result, outcome, bucket, key, arns)
+    if outcome.status == FAILED:
+        if hook is not None:
+            hook.on_event(StepFailed(step, "; ".join(outcome.problems)))
+        raise DeployFailed(result, f"{step} failed: {'; '.join(outcome.problems)}; the "
+                           f"batches after it were not applied and {result.commit} was not "
+                           "recorded")
+    if hook is not None:
+        hook.on_event(StepSucceeded(step, outcome.status))
 
 
 def _apply_batch(session: Session, executor: RemoteExecutor, result: DeployResult,

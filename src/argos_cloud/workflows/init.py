@@ -1,4 +1,4 @@
-"""`init`: a starter config, the seed-style deploy/ templates and the Salt tree; never overwrites."""
+"""`init`: a starter config, seed-style deploy/ templates and the Salt tree; never overwrites."""
 
 from __future__ import annotations
 
