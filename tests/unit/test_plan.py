@@ -69,3 +69,40 @@ def test_plan_json_has_the_fields_tools_read() -> None:
     assert body["actions"][0].keys() >= {"action", "kind", "role", "name", "reason"}
     assert body["summary"]["create"] == 1 and not plan.empty
     assert plan_of([sg("app")], [found("app", "sg-1")]).empty
+
+
+def _lt(image_id: str) -> tuple[Resource, Actual]:
+    want = Resource("launch_template", "app", "argos-qa-app", {
+        "image": "image.image", "instance_type": "t3.small", "volume_size": 16,
+        "security_group": "security_group.app", "instance_profile": "instance_profile.shared",
+        "user_data": "x", "user_data_digest": "d", "key_name": None})
+    have = Actual("launch_template", "app", "lt-1", "argos-qa-app", {}, {
+        "image_id": image_id, "instance_type": "t3.small", "user_data_digest": "d",
+        "security_groups": ["sg-app"], "volume_size": 16, "key_name": None,
+        "http_tokens": "required"})
+    return want, have
+
+
+def test_a_new_image_bake_gives_the_launch_template_a_new_version() -> None:
+    want, have = _lt("ami-old")
+    image = Resource("image", "image", "argos-image-new", {"digest": "new"})
+    old_image = Actual("image", "image", "ami-old", "argos-image-old", {}, {})
+    state = ActualState({"image": [old_image], "launch_template": [have],
+                         "security_group": [found("app", "sg-app")]})
+    plan = build_plan([image, sg("app"), want], state, project="argos", environment="qa")
+    lt = next(c for c in plan.changes if c.address == "launch_template.app")
+    assert lt.action is Action.UPDATE and "image.image" in lt.reason
+    assert lt.after is not None and lt.after.spec["image"] == "image.image"
+
+
+def test_a_template_on_an_older_existing_image_is_updated_and_a_current_one_is_not() -> None:
+    image = Resource("image", "image", "argos-image-cur", {"digest": "cur"})
+    current = Actual("image", "image", "ami-cur", "argos-image-cur", {}, {"digest": "cur",
+                                                                          "state": "available"})
+    for lt_image, expected in (("ami-old", Action.UPDATE), ("ami-cur", Action.NOOP)):
+        want, have = _lt(lt_image)
+        state = ActualState({"image": [current], "launch_template": [have],
+                             "security_group": [found("app", "sg-app")]})
+        plan = build_plan([image, sg("app"), want], state, project="argos", environment="qa")
+        lt = next(c for c in plan.changes if c.address == "launch_template.app")
+        assert lt.action is expected, (lt_image, lt.reason)

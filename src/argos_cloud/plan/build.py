@@ -9,6 +9,7 @@ and old images are left for `clean`.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from argos_cloud.discovery import ActualState
 from argos_cloud.kinds import KIND_NAMES, kind_module
@@ -17,6 +18,8 @@ from argos_cloud.plan.types import Action, Actual, Change, Plan, Resource
 # Kinds and roles that commission never deletes even when the model lacks them.
 KEEP_ROLES = frozenset({"record"})
 KEEP_KINDS = frozenset({"image", "snapshot"})
+# Spec keys that hold another resource's address and that the kind compares by id.
+REFERENCES = {"launch_template": ("image", "security_group")}
 
 
 def build_plan(desired: Iterable[Resource], actual: ActualState, *, project: str,
@@ -32,7 +35,7 @@ def build_plan(desired: Iterable[Resource], actual: ActualState, *, project: str
         if not haves:
             changes.append(Change.create(want))
             continue
-        changes.append(kind_module(want.kind).diff(want, haves[0]))
+        changes.append(_diff(want, haves[0], changes))
         changes += [Change.delete(extra, f"duplicate of {haves[0].id}") for extra in haves[1:]]
     for have in actual.all():
         if have.address in wanted or have.role in KEEP_ROLES or have.kind in KEEP_KINDS:
@@ -44,6 +47,31 @@ def build_plan(desired: Iterable[Resource], actual: ActualState, *, project: str
     keep = [c for c in changes if c.action is not Action.DELETE]
     return Plan(environment=environment, project=project, changes=(*keep, *deletes),
                 fingerprint=actual.fingerprint, notes=tuple(notes))
+
+
+def _diff(want: Resource, have: Actual, earlier: list[Change]) -> Change:
+    """The kind's diff, with references resolved to the ids they will have.
+
+    A reference to something about to be made (a new image bake) changes the
+    dependant; one to something unchanged is compared by its existing id.
+    """
+    keys = REFERENCES.get(want.kind, ())
+    if not keys:
+        return kind_module(want.kind).diff(want, have)
+    by_address = {c.address: c for c in earlier}
+    resolved = dict(want.spec)
+    for key in keys:
+        target = by_address.get(str(want.spec.get(key)))
+        if target is None:
+            continue
+        if target.action in (Action.CREATE, Action.REPLACE):
+            return Change.update(want, have, f"its {key} ({target.address}) will be "
+                                 f"{'made' if target.action is Action.CREATE else 'replaced'}: "
+                                 "new version", (key,))
+        if target.before is not None:
+            resolved[key] = target.before.id
+    change = kind_module(want.kind).diff(replace(want, spec=resolved), have)
+    return replace(change, after=want)  # execution resolves addresses itself
 
 
 def actual_ids(actual: ActualState) -> dict[str, str]:
