@@ -64,7 +64,7 @@ def run(journal: Journal, now: Now, command: str, result: str, commit: str | Non
 def test_start_writes_a_started_entry_and_finish_overwrites_it(
         journal: Journal, store: ParameterStore, scope: Scope, now: Now) -> None:
     entry = journal.start("deploy", who="deploy@build-01", commit="abc123", plan_digest="d1")
-    assert entry.id.startswith("20261125T114501Z-") and len(entry.id) == 21
+    assert entry.id.startswith("20261125T114501.000000Z-") and len(entry.id) == 28
     assert (entry.at, entry.result) == ("2026-11-25T11:45:01Z", "started")
     assert journal.entries() == [entry]  # visible to everyone while it runs
     now.advance(90)

@@ -75,6 +75,8 @@ def test_status_of_an_empty_environment_says_so(cli) -> None:  # type: ignore[no
 
 def test_commission_without_yes_and_no_terminal_is_refused_and_creates_nothing(
         cli, moto_server: str) -> None:  # type: ignore[no-untyped-def]
-    ran = cli("qa", "commission")
-    assert ran.status == 3 and "refused" in ran.stderr
+    ran = cli("qa", "commission")  # stdin closed: nobody to ask
+    assert ran.status == 3 and "pass --yes" in ran.stderr
+    ran = cli("qa", "commission", stdin="n\n")
+    assert ran.status == 3 and "declined" in ran.stderr
     assert cli("--output", "json", "qa", "status").json()["empty"] is True

@@ -58,15 +58,19 @@ def confirm(args: Arguments, env: Environment, view: View, question: str,
     """Ask unless --yes; a protected environment's name must be typed. No → Refused."""
     if args.yes:
         return
-    if not env.interactive:
-        raise Refused(f"{question.rstrip('?')}: refused without --yes (no terminal to ask)")
+    no_answer = Refused(f"{question.rstrip('?')}: no answer on standard input; "
+                        "pass --yes to run without asking")
     if type_name is not None:
         answer = env.ask(f"{question}\nType the environment's name ({type_name}) to confirm: ")
+        if answer is None:
+            raise no_answer
         if answer != type_name:
             raise Refused("confirmation declined: the name typed did not match")
         return
     answer = env.ask(f"{question} [y/N] ")
-    if (answer or "").lower() not in ("y", "yes"):
+    if answer is None:
+        raise no_answer
+    if answer.lower() not in ("y", "yes"):
         raise Refused("confirmation declined")
 
 
@@ -172,6 +176,31 @@ def _delegate(module: str, function: str) -> Any:
     return handler
 
 
+def _history(args: Arguments, env: Environment, view: View, config: Path) -> ExitStatus:
+    """History; `--offline` reads the local copy without connecting (or starting the sandbox)."""
+    if not args.options.get("offline"):
+        return _delegate("deploy_commands", "history")(args, env, view, config)
+    from argos_cloud.cli.deploy_commands import history
+    from argos_cloud.config import load_environment
+    from argos_cloud.engine.journal import Journal
+    from argos_cloud.model.names import Scope
+    from argos_cloud.workflows.session import state_dir_for
+
+    assert args.environment is not None
+    spec = load_environment(config, args.environment, profile=args.profile,
+                            environ=env.environ)
+
+    class Offline:  # what deploy_commands.history reads of a session
+        def __init__(self) -> None:
+            self.spec = spec
+
+        def journal(self) -> Journal:
+            return Journal(None, Scope(spec.project, spec.name),  # type: ignore[arg-type]
+                           local_dir=state_dir_for(config))
+
+    return history(args, env, view, Offline(), ProgressHook(view))
+
+
 def _sandbox(args: Arguments, view: View, config: Path) -> ExitStatus:
     from argos_cloud.sandbox.server import Sandbox
     from argos_cloud.workflows.session import state_dir_for
@@ -208,7 +237,7 @@ _ENV_COMMANDS = {
     "unlock": _unlock,
     "deploy": _delegate("deploy_commands", "deploy"),
     "rollback": _delegate("deploy_commands", "rollback"),
-    "history": _delegate("deploy_commands", "history"),
+    "history": _history,
     "decommission": _delegate("teardown_commands", "decommission"),
     "clean": _delegate("teardown_commands", "clean"),
 }

@@ -46,7 +46,7 @@ class Result(StrEnum):
 class JournalEntry:
     """One operation; `at` is when it started, `finished` when it ended."""
 
-    id: str  # sorts by time: 20261125T114501Z-1a2b
+    id: str  # sorts by time: 20261125T114501.123456Z-1a2b
     at: str  # ISO UTC
     who: str  # user@host
     command: str  # commission, deploy, rollback, decommission, …
@@ -74,8 +74,8 @@ class JournalEntry:
 
 
 def new_entry_id(moment: datetime) -> str:
-    """Time first so ids sort by time; 4 hex digits keep same-second ids apart."""
-    return f"{moment.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(2)}"
+    """Time first (to the microsecond) so ids sort by time; 4 hex digits break ties."""
+    return f"{moment.strftime('%Y%m%dT%H%M%S.%fZ')}-{secrets.token_hex(2)}"
 
 
 def fit(entry: JournalEntry) -> JournalEntry:

@@ -23,6 +23,9 @@ from typing import Any, Protocol
 READ_PREFIXES = ("Describe", "Get", "List")
 
 
+NOWHERE = "http://127.0.0.1:9/argos-cloud-injected-fault"
+
+
 class HookTarget(Protocol):
     def on(self, event: str, handler: Callable[..., Any], first: bool = False) -> None: ...
 
@@ -143,7 +146,11 @@ class Faults:
         json_protocol = "json" in content_type
         headers = {"x-amzn-errortype": fault.code} if json_protocol else {}
         body = error_body(service, json_protocol, fault)
-        return AWSResponse(request.url, fault.status, headers, _Body(body))
+        response = AWSResponse(request.url, fault.status, headers, _Body(body))
+        # botocore still calls every other before-send handler; moto in-process is one
+        # and would act on the request. Point it nowhere, so AWS (or moto) does nothing.
+        request.url = NOWHERE
+        return response
 
     def after_call(self, event_name: str, **_: Any) -> None:
         """after-call: raise `AnswerLost` for an operation `lose()` named."""

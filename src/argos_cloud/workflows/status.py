@@ -62,6 +62,8 @@ def text_rows(report: StatusReport) -> list[tuple[str, str, str, str, str]]:
 
 def _cost(items: list[Actual]) -> tuple[float, list[str]]:
     total, unpriced = 0.0, []
+    template_types = {a.role: a.attrs.get("instance_type") for a in items
+                      if a.kind == "launch_template"}
     for a in items:
         itype = a.attrs.get("instance_type")
         if a.kind == "instance" and itype:
@@ -71,9 +73,11 @@ def _cost(items: list[Actual]) -> tuple[float, list[str]]:
                 unpriced.append(str(itype))
         elif a.kind == "auto_scaling_group":
             count = len(a.attrs.get("instances") or []) or int(a.attrs.get("desired") or 0)
-            itype = a.attrs.get("instance_type")
+            itype = a.attrs.get("instance_type") or template_types.get(a.role)
             if itype in HOURLY_USD:
                 total += HOURLY_USD[itype] * count
+            elif itype:
+                unpriced.append(str(itype))
         elif a.kind == "load_balancer":
             total += ALB_HOURLY_USD
         elif a.kind == "volume" and a.attrs.get("size"):
