@@ -8,14 +8,12 @@ never as timed assertions in tests. See bench/README.md for what each figure mea
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime
 import json
 import math
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -23,9 +21,8 @@ import tempfile
 import textwrap
 import time
 import traceback
-import urllib.request
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +35,7 @@ from argos_cloud.clock import RealClock  # noqa: E402
 from argos_cloud.config import load_environment  # noqa: E402
 from argos_cloud.engine.graph import critical_path, makespan  # noqa: E402
 from argos_cloud.sandbox.faults import CallCounter  # noqa: E402
+from argos_cloud.sandbox.plain import moto_server, reset  # noqa: E402
 from argos_cloud.workflows.commission import execute, prepare, step_graph  # noqa: E402
 from argos_cloud.workflows.decommission import decommission, plan_decommission  # noqa: E402
 from argos_cloud.workflows.session import Session  # noqa: E402
@@ -55,46 +53,7 @@ POLL = 1.0           # the engine polls every second (finest)
 SEED_POLL = 10.0     # the seed slept a fixed 10 s between polls
 
 
-# -- the moto server
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def moto_server() -> Iterator[str]:
-    """A plain `moto.server` subprocess on loopback, default AMIs loaded; always stopped."""
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MOTO_")}
-    env["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
-                             str(port)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(url + "/moto-api/config", timeout=2).read()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("moto server did not start") from None
-                time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def reset(url: str) -> None:
-    urllib.request.urlopen(urllib.request.Request(url + "/moto-api/reset", method="POST"),
-                           timeout=30).read()
+# -- the moto server: argos_cloud.sandbox.plain (shared with the e2e tests)
 
 
 # -- a user's folder and a session per command (as the CLI opens one per run)

@@ -119,3 +119,9 @@ def test_a_missing_config_file_says_how_to_make_one(tmp_path: Path) -> None:
 def test_a_bad_environment_name_is_refused_before_reading(tmp_path: Path) -> None:
     with pytest.raises(BadInput, match="command word"):
         load_environment(tmp_path / "missing.toml", "deploy", environ={})
+
+
+def test_the_example_templates_are_the_ones_init_writes() -> None:
+    for name in ("config.py", "celery_config.py"):
+        packaged = ROOT / "src/argos_cloud/templates/deploy" / name
+        assert packaged.read_text() == (ROOT / "deploy" / name).read_text()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from typing import Any
 
 from argos_cloud.errors import AwsError
@@ -42,3 +43,12 @@ def as_aws_error(operation: str, e: BaseException) -> AwsError:
     if isinstance(response, dict):
         message = str(response.get("Error", {}).get("Message", "")) or message
     return AwsError(operation, code, message.splitlines()[0] if message else "")
+
+
+def ignoring(codes: Collection[str], call: Callable[..., object], **request: Any) -> None:
+    """Make one call for which these error codes mean it is already done (e.g. gone)."""
+    try:
+        call(**request)
+    except Exception as e:
+        if error_code(e) not in codes:
+            raise

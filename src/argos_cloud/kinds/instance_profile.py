@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from argos_cloud.aws.errors import error_code
+from argos_cloud.aws.errors import error_code, ignoring
 from argos_cloud.kinds.base import Context
 from argos_cloud.kinds.iam_role import iam_path
 from argos_cloud.model.names import TAG_ROLE, Scope, tag_dict, tag_list
@@ -105,11 +105,7 @@ def _create(ctx: Context, want: Resource) -> None:
 
 def _gone_ok(call: Callable[..., object], **request: Any) -> None:
     """One IAM call for which 'no such entity' means it is already done."""
-    try:
-        call(**request)
-    except Exception as e:
-        if error_code(e) != GONE:
-            raise
+    ignoring({GONE}, call, **request)
 
 
 def delete(ctx: Context, have: Actual) -> None:

@@ -1,0 +1,60 @@
+"""A plain `moto.server` subprocess on loopback: what a user's own emulator endpoint is.
+
+The sandbox (server.py) is the tool's managed, reusable server; this is the
+throwaway one that the end-to-end tests and the benchmark point the CLI at.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def moto_server(start_timeout: float = 60.0) -> Iterator[str]:
+    """Its URL while it runs (default AMIs and managed policies loaded); always stopped."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOTO_")}
+    env["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
+                             str(port)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        deadline = time.monotonic() + start_timeout
+        while True:
+            try:
+                opener.open(url + "/moto-api/config", timeout=2).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("moto server did not start") from None
+                time.sleep(0.2)  # a subprocess start-up, not an AWS wait
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def reset(url: str) -> None:
+    """Drop all of the server's state."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    opener.open(urllib.request.Request(url + "/moto-api/reset", method="POST"),
+                timeout=60).read()
