@@ -18,9 +18,10 @@ $(STAMP): pyproject.toml
 demo: venv
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash scripts/demo.sh
 
-## Every test tier (unit, aws, e2e, salt, reliability) and ruff
+## Every test tier (unit, aws, e2e, salt, reliability), ruff and mypy
 test: venv
 	$(VENV)/bin/ruff check src tests bench scripts manage.py
+	$(PY) -m mypy src/argos_cloud
 	$(PY) -m pytest -q -p no:cacheprovider
 
 ## Skip the slow tiers (salt, e2e) while working

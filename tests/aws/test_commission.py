@@ -152,3 +152,41 @@ def test_two_concurrent_commissions_make_one_environment(aws: Clients, tmp_path:
     assert len(errors) <= 1  # the loser is refused (lock held, or plan made stale)
     commission(first)
     assert inventory(first) == dict.fromkeys(EXPECTED, 1)
+
+
+def test_no_secret_reaches_user_data_tags_or_the_bundle(aws: Clients, tmp_path: Path) -> None:
+    import base64
+    import io
+    import tarfile
+
+    session = open_env(aws, tmp_path)
+    commission(session)
+    params = aws.ssm.get_parameters_by_path(Path="/argos-cloud/argos/qa", Recursive=True,
+                                            WithDecryption=True)["Parameters"]
+    secrets = [p["Value"] for p in params if p["Type"] == "SecureString"]
+    assert len(secrets) == 3 and all(len(s) >= 32 for s in secrets)
+    seen: list[str] = []
+    for reservation in aws.ec2.describe_instances()["Reservations"]:
+        for instance in reservation["Instances"]:
+            seen.append(str(instance.get("Tags")))
+            data = aws.ec2.describe_instance_attribute(
+                InstanceId=instance["InstanceId"], Attribute="userData")["UserData"]
+            if data.get("Value"):
+                seen.append(base64.b64decode(data["Value"]).decode())
+    for template in aws.ec2.describe_launch_templates()["LaunchTemplates"]:
+        version = aws.ec2.describe_launch_template_versions(
+            LaunchTemplateId=template["LaunchTemplateId"])["LaunchTemplateVersions"][0]
+        seen.append(base64.b64decode(version["LaunchTemplateData"]["UserData"]).decode())
+    bucket = "argos-cloud-argos-qa-123456789012"
+    for obj in aws.s3.list_objects_v2(Bucket=bucket)["Contents"]:
+        body = aws.s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+        with tarfile.open(fileobj=io.BytesIO(body), mode="r:gz") as tar:
+            for member in tar.getmembers():
+                extracted = tar.extractfile(member)
+                if extracted is not None:
+                    seen.append(extracted.read().decode(errors="replace"))
+    assert len(seen) > 10
+    text = "\n".join(seen)
+    assert "salt-minion" in text or "salt" in text  # we looked at real content
+    for secret in secrets:
+        assert secret not in text

@@ -39,7 +39,8 @@ def program(args: Arguments, env: Environment) -> ExitStatus:
     if args.command == "validate":
         return _validate(args, view, config)
     handler = _ENV_COMMANDS[args.command]
-    return handler(args, env, view, config)
+    status: ExitStatus = handler(args, env, view, config)
+    return status
 
 
 def _session(args: Arguments, env: Environment, view: View, config: Path) -> Any:
@@ -110,7 +111,7 @@ def _commission(args: Arguments, env: Environment, view: View, config: Path) -> 
     view.line("Commissioning:")
     try:
         result = execute(session, prepared, hook=hook,
-                         parallel=int(args.options.get("parallel") or 4))
+                         parallel=int(str(args.options.get("parallel") or 4)))
     except CommissionFailed as e:
         view.document({**e.result.to_json(), "error": str(e)})
         raise
@@ -179,7 +180,8 @@ def _delegate(module: str, function: str) -> Any:
 def _history(args: Arguments, env: Environment, view: View, config: Path) -> ExitStatus:
     """History; `--offline` reads the local copy without connecting (or starting the sandbox)."""
     if not args.options.get("offline"):
-        return _delegate("deploy_commands", "history")(args, env, view, config)
+        delegated: ExitStatus = _delegate("deploy_commands", "history")(args, env, view, config)
+        return delegated
     from argos_cloud.cli.deploy_commands import history
     from argos_cloud.config import load_environment
     from argos_cloud.engine.journal import Journal

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Sequence
 from typing import Any, TextIO
 
 from argos_cloud.cli.environment import Environment
@@ -28,6 +29,7 @@ class View:
 
     def __init__(self, env: Environment, output: str, verbose: bool = False) -> None:
         self.env, self.json, self.verbose = env, output == "json", verbose
+        self._said: set[str] = set()  # notices already shown: each is said once
         self._console: Any = None
         if not self.json and env.stdout_is_terminal:
             from rich.console import Console
@@ -37,6 +39,11 @@ class View:
     # -- plumbing
     def line(self, text: str = "", style: str | None = None) -> None:
         """A human line: stdout in text mode, stderr in JSON mode."""
+        notice = text.strip().removeprefix("note: ")
+        if notice.startswith("emulator:"):
+            if notice in self._said:
+                return
+            self._said.add(notice)
         if self.json:
             self.env.stderr.write(text + "\n")
         elif self._console is not None:
@@ -74,7 +81,7 @@ class View:
                       f"{counts['replace']} to replace, {counts['delete']} to delete, "
                       f"{counts['no-op']} unchanged.", style="bold")
 
-    def table(self, headers: tuple[str, ...], rows: list[tuple[str, ...]],
+    def table(self, headers: tuple[str, ...], rows: Sequence[tuple[str, ...]],
               title: str | None = None) -> None:
         if self.json:
             return

@@ -124,7 +124,7 @@ def desired_resources(spec: EnvironmentSpec, facts: Facts, user_data: Mapping[st
                     "parameter.shared.secret-key", "parameter.shared.broker-password")
     for role in INSTANCE_ROLES:
         r = spec.role(role)
-        needs = (f"security_group.{role}", *common_needs)
+        needs: tuple[str, ...] = (f"security_group.{role}", *common_needs)
         body: dict[str, object] = {
             "instance_type": r.instance_type, "image_id": facts.base_ami_id,
             "volume_size": r.volume_size, "security_group": f"security_group.{role}",
@@ -163,7 +163,7 @@ def desired_resources(spec: EnvironmentSpec, facts: Facts, user_data: Mapping[st
 
     for role in GROUP_ROLES:
         g = spec.app if role == "app" else spec.worker
-        lt_needs = ("image.image", f"security_group.{role}", *common_needs)
+        lt_needs: tuple[str, ...] = ("image.image", f"security_group.{role}", *common_needs)
         if key_pair:
             lt_needs = (*lt_needs, "key_pair.shared")
         out.append(Resource("launch_template", role, scope.name(role), {

@@ -57,7 +57,8 @@ def _diff(want: Resource, have: Actual, earlier: list[Change]) -> Change:
     """
     keys = REFERENCES.get(want.kind, ())
     if not keys:
-        return kind_module(want.kind).diff(want, have)
+        change: Change = kind_module(want.kind).diff(want, have)
+        return change
     by_address = {c.address: c for c in earlier}
     resolved = dict(want.spec)
     for key in keys:
@@ -70,8 +71,8 @@ def _diff(want: Resource, have: Actual, earlier: list[Change]) -> Change:
                                  "new version", (key,))
         if target.before is not None:
             resolved[key] = target.before.id
-    change = kind_module(want.kind).diff(replace(want, spec=resolved), have)
-    return replace(change, after=want)  # execution resolves addresses itself
+    diffed: Change = kind_module(want.kind).diff(replace(want, spec=resolved), have)
+    return replace(diffed, after=want)  # execution resolves addresses itself
 
 
 def actual_ids(actual: ActualState) -> dict[str, str]:

@@ -58,8 +58,8 @@ def _closed_kwargs(func: Any) -> bool:
 
 
 def _check_arguments(chunk: dict[str, Any], func: Any) -> list[str]:
-    import salt.state  # type: ignore[import-untyped]
-    import salt.utils.args  # type: ignore[import-untyped]
+    import salt.state
+    import salt.utils.args
 
     full = f"{chunk['state']}.{chunk['fun']}"
     spec = salt.utils.args.get_function_argspec(func)
@@ -80,7 +80,7 @@ def _check_arguments(chunk: dict[str, Any], func: Any) -> list[str]:
 
 def _check_file(hs: Any, chunk: dict[str, Any]) -> list[str]:
     """Fetch each file.managed source and render it as file.managed would."""
-    import salt.utils.templates  # type: ignore[import-untyped]
+    import salt.utils.templates
 
     state = hs.state
     pillar = state.opts["pillar"]
@@ -123,8 +123,8 @@ def _check_file(hs: Any, chunk: dict[str, Any]) -> list[str]:
 
 def validate_role(config_dir: str, secrets: dict[str, Any]) -> tuple[int, list[str]]:
     """(number of states, errors) for the highstate the config dir's grains select."""
-    import salt.config  # type: ignore[import-untyped]
-    import salt.loader  # type: ignore[import-untyped]
+    import salt.config
+    import salt.loader
     import salt.state
 
     opts = salt.config.minion_config(os.path.join(config_dir, "minion"))

@@ -55,8 +55,17 @@ def _describe(a: Actual) -> str:
     return " ".join(bits)
 
 
+def short_id(a: Actual) -> str:
+    """For a table: an ARN's resource part; nothing when the id is the name."""
+    if a.id == a.name:
+        return ""
+    if a.id.startswith("arn:"):
+        return a.id.split(":", 5)[-1]
+    return a.id
+
+
 def text_rows(report: StatusReport) -> list[tuple[str, str, str, str, str]]:
-    return [(role, a.kind.replace("_", " "), a.name, a.id, _describe(a))
+    return [(role, a.kind.replace("_", " "), a.name, short_id(a), _describe(a))
             for role, items in report.by_role.items() for a in items]
 
 
