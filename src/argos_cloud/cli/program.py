@@ -11,7 +11,7 @@ from typing import Any
 
 from argos_cloud.cli.args import Arguments
 from argos_cloud.cli.environment import Environment
-from argos_cloud.cli.views import ProgressHook, View
+from argos_cloud.cli.views import ProgressHook, View, progress_for
 from argos_cloud.errors import BadInput, ExitStatus, NotBuilt, Refused
 
 
@@ -96,7 +96,7 @@ def _plan(args: Arguments, env: Environment, view: View, config: Path) -> ExitSt
 def _commission(args: Arguments, env: Environment, view: View, config: Path) -> ExitStatus:
     from argos_cloud.workflows.commission import CommissionFailed, execute, prepare
 
-    session, hook = _session(args, env, view, config)
+    session, _ = _session(args, env, view, config)
     _break_lock_if_asked(args, session, view)
     prepared = prepare(session)
     view.notes(session.notes)
@@ -109,9 +109,12 @@ def _commission(args: Arguments, env: Environment, view: View, config: Path) -> 
     confirm(args, env, view, f"Commission {session.spec.project}/{session.spec.name}"
             f"{protected} as planned?")
     view.line("Commissioning:")
+    live = progress_for(view, [c.address for c in prepared.plan.pending])
+    session.on_event = live.progress
     try:
-        result = execute(session, prepared, hook=hook,
-                         parallel=int(str(args.options.get("parallel") or 4)))
+        with live:
+            result = execute(session, prepared, hook=live,
+                             parallel=int(str(args.options.get("parallel") or 4)))
     except CommissionFailed as e:
         view.document({**e.result.to_json(), "error": str(e)})
         raise

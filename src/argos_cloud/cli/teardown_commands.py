@@ -7,7 +7,7 @@ from typing import Any
 from argos_cloud.cli.args import Arguments
 from argos_cloud.cli.environment import Environment
 from argos_cloud.cli.program import confirm
-from argos_cloud.cli.views import View
+from argos_cloud.cli.views import View, progress_for
 from argos_cloud.errors import ExitStatus, Interrupted, OperationFailed
 
 
@@ -28,7 +28,10 @@ def decommission(args: Arguments, env: Environment, view: View, session: Any,
     name = session.spec.name
     confirm(args, env, view, f"Delete everything listed above from {session.spec.project}/"
             f"{name}?", type_name=name if session.spec.protected else None)
-    result = run(session, plan, hook=hook)
+    live = progress_for(view, list(plan.graph.topological_order()))
+    session.on_event = live.progress
+    with live:
+        result = run(session, plan, hook=live)
     for line in result.lines():
         view.line(line)
     view.document(result.to_json())
