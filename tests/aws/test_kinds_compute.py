@@ -328,3 +328,15 @@ def test_final_snapshot_is_completed_and_tagged(world: World) -> None:
     assert tags[volume.TAG_FINAL_SNAPSHOT].endswith("Z")
     assert tags["Name"].startswith("argos-qa-database-final-")
     assert "decommission of qa" in snap["Description"]
+
+
+def test_a_second_final_snapshot_of_one_volume_reuses_the_first(world: World) -> None:
+    """An interrupted decommission re-run must not pile up snapshots (anchors item 11)."""
+    volume_id = create(world.ctx, volume, world.want["volume.database.data"])
+    have = only(volume.read(world.aws, world.scope), "volume.database.data")
+    first = volume.final_snapshot(world.ctx, have, reason="decommission of qa")
+    again = volume.final_snapshot(world.ctx, have, reason="decommission of qa")
+    assert again == first
+    snaps = world.aws.ec2.describe_snapshots(OwnerIds=["self"], Filters=[
+        {"Name": "volume-id", "Values": [volume_id]}])["Snapshots"]
+    assert [s["SnapshotId"] for s in snaps] == [first]

@@ -165,8 +165,17 @@ def final_snapshot(ctx: Context, have: Actual, *, reason: str) -> str:
 
     stamp = utc_stamp()
     ec2 = ctx.clients.ec2
-    snapshot_id = str(ec2.create_snapshot(**snapshot_request(
-        have.id, ctx.scope, have.role or "database", reason=reason, stamp=stamp))["SnapshotId"])
+    # An interrupted decommission already took one of this very volume: keep that one.
+    earlier = ec2.describe_snapshots(OwnerIds=["self"], Filters=[
+        {"Name": "volume-id", "Values": [have.id]},
+        {"Name": "tag-key", "Values": [TAG_FINAL_SNAPSHOT]}])["Snapshots"]
+    usable = [s for s in earlier if s.get("State") in ("pending", "completed")]
+    if usable:
+        snapshot_id = str(max(usable, key=lambda s: str(s.get("StartTime", "")))["SnapshotId"])
+    else:
+        snapshot_id = str(ec2.create_snapshot(**snapshot_request(
+            have.id, ctx.scope, have.role or "database", reason=reason,
+            stamp=stamp))["SnapshotId"])
     ctx.progress(have.address, f"waiting for final snapshot {snapshot_id}")
 
     def describe() -> dict[str, Any]:
