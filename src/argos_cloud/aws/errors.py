@@ -52,3 +52,12 @@ def ignoring(codes: Collection[str], call: Callable[..., object], **request: Any
     except Exception as e:
         if error_code(e) not in codes:
             raise
+
+
+def unless_gone(call: Callable[..., object], **request: Any) -> None:
+    """Make one call; the resource being gone already counts as done."""
+    try:
+        call(**request)
+    except Exception as e:
+        if not is_not_found(e):
+            raise

@@ -7,10 +7,11 @@ removes them. Creating one is the bake in `provision/bake.py`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from argos_cloud.aws.errors import is_not_found
+from argos_cloud.aws.errors import unless_gone
 from argos_cloud.clock import Clock
 from argos_cloud.kinds.base import Context
 from argos_cloud.model.names import IMAGE_ROLE, TAG_BAKE, TAG_ROLE, Scope, tag_dict
@@ -100,21 +101,11 @@ def deregister(clients: Clients, clock: Clock, image_id: str, snapshots: Sequenc
     from argos_cloud.engine.wait import retry_on
 
     ec2 = clients.ec2
-    try:
-        ec2.deregister_image(ImageId=image_id)
-    except Exception as e:
-        if not is_not_found(e):
-            raise
+    unless_gone(ec2.deregister_image, ImageId=image_id)
     for snapshot_id in snapshots:
-        def attempt(s: str = snapshot_id) -> None:
-            try:
-                ec2.delete_snapshot(SnapshotId=s)
-            except Exception as e:
-                if not is_not_found(e):
-                    raise
-
-        retry_on({"InvalidSnapshot.InUse"}, attempt, clock=clock, attempts=8,
-                 what=f"delete snapshot {snapshot_id}")
+        retry_on({"InvalidSnapshot.InUse"},
+                 functools.partial(unless_gone, ec2.delete_snapshot, SnapshotId=snapshot_id),
+                 clock=clock, attempts=8, what=f"delete snapshot {snapshot_id}")
 
 
 def delete(ctx: Context, have: Actual) -> None:
