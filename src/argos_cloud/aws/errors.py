@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 from argos_cloud.errors import AwsError
@@ -61,3 +61,35 @@ def unless_gone(call: Callable[..., object], **request: Any) -> None:
     except Exception as e:
         if not is_not_found(e):
             raise
+
+
+class _Body:
+    """The raw stream botocore reads an answer from."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self.data
+
+
+def error_body(service: str, json_protocol: bool, code: str) -> bytes:
+    """An error document in the service's protocol, so botocore parses the code."""
+    message = "injected by argos-cloud faults"
+    if json_protocol:  # SSM, DynamoDB (json), rest-json services
+        return (f'{{"__type": "{code}", "code": "{code}", "message": "{message}"}}').encode()
+    if service == "ec2":
+        return (f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message>"
+                "</Error></Errors><RequestID>0</RequestID></Response>").encode()
+    return (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"  # query, rest-xml
+            f"<Message>{message}</Message></Error><RequestId>0</RequestId></ErrorResponse>"
+            ).encode()
+
+
+def error_response(url: str, service: str, json_protocol: bool, status: int,
+                   code: str) -> Any:
+    """A botocore response carrying an AWS error, for a `before-send` hook to return."""
+    from botocore.awsrequest import AWSResponse
+
+    headers = {"x-amzn-errortype": code} if json_protocol else {}
+    return AWSResponse(url, status, headers, _Body(error_body(service, json_protocol, code)))

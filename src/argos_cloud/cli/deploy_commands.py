@@ -36,13 +36,11 @@ def _render(view: View, run: Any) -> ExitStatus:
     try:
         result = run()
     except DeployFailed as e:
-        for line in e.result.lines():
-            view.line(line)
+        view.lines(e.result.lines())
         view.notes(e.result.notes)
         view.document({**e.result.to_json(), "error": str(e)})
         raise
-    for line in result.lines():
-        view.line(line)
+    view.lines(result.lines())
     view.notes(result.notes)
     view.document(result.to_json())
     return ExitStatus.OK if result.ok else ExitStatus.FAILED

@@ -19,13 +19,6 @@ class Environment:
     program: str = "argos-cloud"
 
     @property
-    def interactive(self) -> bool:
-        try:
-            return bool(self.stdin.isatty())
-        except (AttributeError, ValueError):
-            return False
-
-    @property
     def stdout_is_terminal(self) -> bool:
         try:
             return bool(self.stdout.isatty())

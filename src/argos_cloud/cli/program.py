@@ -33,8 +33,7 @@ def program(args: Arguments, env: Environment) -> ExitStatus:
         made = init(env.cwd)
         view.document({"created": [str(p) for p in made.created],
                        "kept": [str(p) for p in made.kept]})
-        for line in made.lines():
-            view.line(line)
+        view.lines(made.lines())
         return ExitStatus.OK
     if args.command == "validate":
         return _validate(args, view, config)
@@ -230,8 +229,7 @@ def _validate(args: Arguments, view: View, config: Path) -> ExitStatus:
         raise BadInput(f"--tree: no such folder '{tree}'")
     report = run_validate(config, Path(str(tree)) if tree else None)
     view.document(report.to_json())
-    for line in report.lines():
-        view.line(line)
+    view.lines(report.lines())
     return ExitStatus.OK if report.ok else ExitStatus.FAILED
 
 

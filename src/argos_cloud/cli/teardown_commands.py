@@ -18,9 +18,8 @@ def decommission(args: Arguments, env: Environment, view: View, session: Any,
 
     plan = plan_decommission(session, delete_image=bool(args.options.get("delete_image")),
                              skip_final_snapshot=bool(args.options.get("skip_final_snapshot")))
-    view.notes(session.notes)
-    for line in plan.lines():
-        view.line(line)
+    view.notes(plan.notes)
+    view.lines(plan.lines())
     if plan.empty:
         view.document({"environment": session.spec.name, "ok": True, "deleted": [],
                        "plan": plan.to_json()})
@@ -32,16 +31,16 @@ def decommission(args: Arguments, env: Environment, view: View, session: Any,
     session.on_event = live.progress
     with live:
         result = run(session, plan, hook=live)
-    for line in result.lines():
-        view.line(line)
+    view.notes(result.notes)
+    view.lines(result.lines())
     view.document(result.to_json())
     if result.interrupted:
         raise Interrupted("decommission interrupted: run it again to finish")
+    if result.failed:
+        failures = "; ".join(f"{k}: {v}" for k, v in sorted(result.failed.items()))
+        raise OperationFailed(f"decommission did not finish: {failures}")
     if not result.ok:
-        raise OperationFailed("decommission did not finish: "
-                              + "; ".join(f"{k}: {v}" for k, v in sorted(result.failed.items())
-                                          ) if result.failed else
-                              "decommission left resources behind (listed above); run it again")
+        raise OperationFailed("decommission left resources behind (listed above); run it again")
     return ExitStatus.OK
 
 
@@ -51,8 +50,8 @@ def clean(args: Arguments, env: Environment, view: View, session: Any,
     from argos_cloud.workflows.clean import plan_clean
 
     plan = plan_clean(session, force=bool(args.options.get("force")))
-    for line in plan.lines():
-        view.line(line)
+    view.notes(plan.notes)
+    view.lines(plan.lines())
     if plan.empty:
         view.document({"project": session.spec.project, "ok": True, "removed": [],
                        "plan": plan.to_json()})
@@ -60,8 +59,8 @@ def clean(args: Arguments, env: Environment, view: View, session: Any,
     confirm(args, env, view, f"Delete the image bake of project {session.spec.project} "
             "listed above?")
     result = run(session, plan, hook=hook)
-    for line in result.lines():
-        view.line(line)
+    view.notes(result.notes)
+    view.lines(result.lines())
     view.document(result.to_json())
     if not result.ok:
         raise OperationFailed("clean left something behind (listed above); run it again")

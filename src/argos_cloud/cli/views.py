@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
 
 from argos_cloud.cli.environment import Environment
@@ -38,12 +38,9 @@ class View:
 
     # -- plumbing
     def line(self, text: str = "", style: str | None = None) -> None:
-        """A human line: stdout in text mode, stderr in JSON mode."""
-        notice = text.strip().removeprefix("note: ")
-        if notice.startswith("emulator:"):
-            if notice in self._said:
-                return
-            self._said.add(notice)
+        """A human line: stdout in text mode, stderr in JSON mode; a note said is not repeated."""
+        if text in self._said:
+            return
         if self.json:
             self.env.stderr.write(text + "\n")
         elif self._console is not None:
@@ -51,13 +48,20 @@ class View:
         else:
             self.env.stdout.write(text + "\n")
 
+    def lines(self, lines: Iterable[str]) -> None:
+        for text in lines:
+            self.line(text)
+
     def document(self, data: Any) -> None:
         if self.json:
             self.env.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
 
-    def notes(self, notes: list[str] | tuple[str, ...]) -> None:
+    def notes(self, notes: Iterable[str]) -> None:
+        """Each note once per run, however many results carry it."""
         for note in notes:
-            self.line(f"note: {note}", style="yellow")
+            if note not in self._said:
+                self.line(f"note: {note}", style="yellow")
+                self._said.add(note)
 
     # -- plan
     def show_plan(self, plan: Plan) -> None:

@@ -62,10 +62,6 @@ def load_file(path: Path) -> dict[str, Any]:
     return raw
 
 
-def environment_names(path: Path) -> list[str]:
-    return sorted(load_file(path).get("environments", {}))
-
-
 def load_environment(path: Path, name: str, *, profile: str | None = None,
                      environ: Mapping[str, str] | None = None) -> EnvironmentSpec:
     """The named environment, validated; every error names the file and the key."""

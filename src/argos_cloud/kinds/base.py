@@ -56,10 +56,6 @@ class Outputs:
         with self._lock:
             return self._attrs.get(address, {}).get(name, default)
 
-    def drop(self, address: str) -> None:
-        with self._lock:
-            self._ids.pop(address, None)
-            self._attrs.pop(address, None)
 
 
 @dataclass

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from argos_cloud.aws.errors import error_code
 from argos_cloud.kinds.base import Context
+from argos_cloud.kinds.bucket import put_bundle
 from argos_cloud.model.names import Scope
 from argos_cloud.plan.types import Actual, Change, Resource
 
@@ -59,8 +60,7 @@ def apply(ctx: Context, change: Change) -> str:
 def publish(clients: Clients, scope: Scope, bucket: str, body: bytes, digest: str,
             commit: str | None) -> str:
     key = f"bundles/{digest[:32]}.tar.gz"
-    clients.s3.put_object(Bucket=bucket, Key=key, Body=body,
-                          ContentType="application/gzip", ServerSideEncryption="AES256")
+    put_bundle(clients, bucket, key, body)  # the bucket encrypts by default
     record = json.dumps({"bucket": bucket, "key": key, "digest": digest, "commit": commit})
     clients.ssm.put_parameter(Name=scope.parameter("bundle"), Value=record, Type="String",
                               Overwrite=True)

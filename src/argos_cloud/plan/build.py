@@ -73,18 +73,3 @@ def _diff(want: Resource, have: Actual, earlier: list[Change]) -> Change:
             resolved[key] = target.before.id
     diffed: Change = kind_module(want.kind).diff(replace(want, spec=resolved), have)
     return replace(diffed, after=want)  # execution resolves addresses itself
-
-
-def actual_ids(actual: ActualState) -> dict[str, str]:
-    """address → id of what exists, to seed the run's Outputs."""
-    out: dict[str, str] = {}
-    for a in actual.all():
-        out.setdefault(a.address, a.id)
-    return out
-
-
-def first_by_address(actual: ActualState) -> dict[str, Actual]:
-    out: dict[str, Actual] = {}
-    for a in actual.all():
-        out.setdefault(a.address, a)
-    return out

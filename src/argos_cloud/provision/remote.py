@@ -158,6 +158,3 @@ class FakeExecutor:
         return CommandResult(command_id, DOCUMENT, tuple(commands), tuple(instance_ids),
                              tuple(invocations), self.emulated)
 
-    def commands_sent(self) -> list[str]:
-        return [c for s in self.sent for c in s.commands]
-

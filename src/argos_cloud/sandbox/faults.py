@@ -7,8 +7,8 @@ the other case, "AWS acted, the answer was lost": an `after-call` hook raises
 (`before-call`) or attempts including retries (`before-send`).
 
 Attach to `argos_cloud.aws.session.Clients` (or anything with the same
-`on(event, handler, first=False)`) before the first client is made. botocore is
-imported only when a fault fires, never at module import.
+`on(event, handler, first=False)`) before the first client is made. The error
+answer itself is built in `aws/errors.py`, the layer that owns botocore.
 """
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ from __future__ import annotations
 import random
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from argos_cloud.aws.errors import error_response
 
 READ_PREFIXES = ("Describe", "Get", "List")
 
@@ -53,29 +55,6 @@ def operation_of(event_name: str) -> tuple[str, str]:
     _, _, rest = event_name.partition(".")
     service, _, operation = rest.rpartition(".")
     return service, operation
-
-
-class _Body:
-    """The raw stream botocore reads an injected answer from."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self.data
-
-
-def error_body(service: str, json_protocol: bool, fault: _Fault) -> bytes:
-    """An error document in the service's protocol, so botocore parses the code."""
-    code, message = fault.code, "injected by argos-cloud faults"
-    if json_protocol:  # SSM, DynamoDB (json), rest-json services
-        return (f'{{"__type": "{code}", "code": "{code}", "message": "{message}"}}').encode()
-    if service == "ec2":
-        return (f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message>"
-                "</Error></Errors><RequestID>0</RequestID></Response>").encode()
-    return (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"  # query, rest-xml
-            f"<Message>{message}</Message></Error><RequestId>0</RequestId></ErrorResponse>"
-            ).encode()
 
 
 class Faults:
@@ -140,13 +119,9 @@ class Faults:
         fault = self._take(service, operation)
         if fault is None:
             return None
-        from botocore.awsrequest import AWSResponse
-
-        content_type = str(request.headers.get("Content-Type", b""))
-        json_protocol = "json" in content_type
-        headers = {"x-amzn-errortype": fault.code} if json_protocol else {}
-        body = error_body(service, json_protocol, fault)
-        response = AWSResponse(request.url, fault.status, headers, _Body(body))
+        json_protocol = "json" in str(request.headers.get("Content-Type", b""))
+        response = error_response(request.url, service, json_protocol, fault.status,
+                                  fault.code)
         # botocore still calls every other before-send handler; moto in-process is one
         # and would act on the request. Point it nowhere, so AWS (or moto) does nothing.
         request.url = NOWHERE

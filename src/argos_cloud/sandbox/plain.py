@@ -11,9 +11,12 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
+
+from argos_cloud.clock import Clock, RealClock
+from argos_cloud.engine.wait import Backoff
+from argos_cloud.sandbox.server import loopback_open
 
 
 def free_port() -> int:
@@ -23,7 +26,7 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def moto_server(start_timeout: float = 60.0) -> Iterator[str]:
+def moto_server(start_timeout: float = 60.0, clock: Clock | None = None) -> Iterator[str]:
     """Its URL while it runs (default AMIs and managed policies loaded); always stopped."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MOTO_")}
@@ -32,17 +35,19 @@ def moto_server(start_timeout: float = 60.0) -> Iterator[str]:
                              str(port)], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    clock = clock or RealClock()
     try:
-        deadline = time.monotonic() + start_timeout
-        while True:
+        deadline = clock.now() + start_timeout
+        for delay in Backoff(initial=0.1, factor=1.5, cap=1.0):
             try:
-                opener.open(url + "/moto-api/config", timeout=2).read()
+                with loopback_open(urllib.request.Request(url + "/moto-api/config"),
+                                   timeout=2) as reply:
+                    reply.read()
                 break
             except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
+                if clock.now() > deadline or proc.poll() is not None:
                     raise RuntimeError("moto server did not start") from None
-                time.sleep(0.2)  # a subprocess start-up, not an AWS wait
+                clock.sleep(delay)
         yield url
     finally:
         proc.terminate()
@@ -55,6 +60,6 @@ def moto_server(start_timeout: float = 60.0) -> Iterator[str]:
 
 def reset(url: str) -> None:
     """Drop all of the server's state."""
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    opener.open(urllib.request.Request(url + "/moto-api/reset", method="POST"),
-                timeout=60).read()
+    with loopback_open(urllib.request.Request(url + "/moto-api/reset", method="POST"),
+                       timeout=60) as reply:
+        reply.read()

@@ -17,14 +17,13 @@ import os
 import secrets
 import signal
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from argos_cloud.clock import Clock, RealClock, utc_stamp
 from argos_cloud.errors import OperationFailed
 
 MODULE = "argos_cloud.sandbox.runner"  # the child; also how /proc tells it is ours
@@ -72,8 +71,10 @@ class Sandbox:
     """Starts, finds, resets and stops the project's moto server under `state_dir`."""
 
     def __init__(self, state_dir: Path, *, start_timeout: float = 30.0,
-                 stop_timeout: float = 5.0, probe_timeout: float = 2.0) -> None:
+                 stop_timeout: float = 5.0, probe_timeout: float = 2.0,
+                 clock: Clock | None = None) -> None:
         self.state_dir = Path(state_dir)
+        self.clock = clock or RealClock()
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
         self.probe_timeout = probe_timeout
@@ -111,7 +112,7 @@ class Sandbox:
             url = f"{info.endpoint}/moto-api/reset"
             try:
                 request = urllib.request.Request(url, data=b"", method="POST")
-                with _loopback_open(request, timeout=60) as reply:
+                with loopback_open(request, timeout=60) as reply:
                     reply.read()
             except OSError as e:
                 raise OperationFailed(f"sandbox reset failed at {url}: {e}") from e
@@ -141,7 +142,7 @@ class Sandbox:
     def _discard(self, record: _Record) -> None:
         """Drop a record; end its process only when it is provably our server."""
         if _is_ours(record.pid, record.marker):
-            _terminate(record.pid, self.stop_timeout)
+            _terminate(record.pid, self.stop_timeout, self.clock)
         with contextlib.suppress(FileNotFoundError):
             (self.state_dir / RECORD).unlink()
 
@@ -190,7 +191,7 @@ class Sandbox:
             (os.POSIX_SPAWN_OPEN, 1, str(log), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
             (os.POSIX_SPAWN_DUP2, 1, 2),
         ])  # no Popen object: the server must outlive us without a ResourceWarning
-        deadline, delay = time.monotonic() + self.start_timeout, 0.05
+        deadline, delay = self.clock.now() + self.start_timeout, 0.05
         try:
             while True:
                 port = _ready_port(ready)
@@ -200,17 +201,17 @@ class Sandbox:
                 if not _alive(pid):
                     raise OperationFailed("the sandbox server exited while starting",
                                           detail=_tail(log))
-                if time.monotonic() > deadline:
-                    _terminate(pid, self.stop_timeout)
+                if self.clock.now() > deadline:
+                    _terminate(pid, self.stop_timeout, self.clock)
                     raise OperationFailed(
                         f"the sandbox server did not answer within {self.start_timeout:.0f} s",
                         detail=_tail(log))
-                time.sleep(delay)  # bounded backoff on a real child process
+                self.clock.sleep(delay)  # bounded backoff on a real child process
                 delay = min(delay * 1.5, 0.5)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 ready.unlink()
-        started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        started = utc_stamp()
         record = _Record(pid=pid, port=port, endpoint=f"http://{HOST}:{port}",
                          started_at=started, marker=marker)
         self._write_record(record)
@@ -265,22 +266,22 @@ def _is_ours(pid: int, marker: str) -> bool:
     return MODULE.encode() in args and marker.encode() in args
 
 
-def _terminate(pid: int, timeout: float) -> None:
+def _terminate(pid: int, timeout: float, clock: Clock) -> None:
     """SIGTERM, then SIGKILL after `timeout`; returns once the pid is gone."""
     for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, sig)
             os.kill(pid, signal.SIGCONT)  # a stopped process would never see SIGTERM
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
+        deadline = clock.now() + wait
+        while clock.now() < deadline:
             if not _alive(pid):
                 return
-            time.sleep(0.02)
+            clock.sleep(0.02)
     if _alive(pid):
         raise OperationFailed(f"sandbox server pid {pid} did not stop")
 
 
-def _loopback_open(request: urllib.request.Request, timeout: float) -> Any:
+def loopback_open(request: urllib.request.Request, timeout: float) -> Any:
     """urlopen that ignores HTTP(S)_PROXY: the sandbox is on 127.0.0.1, never behind a proxy."""
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     return opener.open(request, timeout=timeout)
@@ -290,7 +291,7 @@ def _identity(port: int, timeout: float) -> dict[str, Any] | None:
     """The pid and marker the server on `port` says it has, or None."""
     try:
         url = f"http://{HOST}:{port}{IDENTITY_PATH}"
-        with _loopback_open(urllib.request.Request(url), timeout=timeout) as reply:
+        with loopback_open(urllib.request.Request(url), timeout=timeout) as reply:
             raw = json.loads(reply.read())
         return {"pid": int(raw["pid"]), "marker": str(raw["marker"])}
     except (OSError, ValueError, KeyError, TypeError):
