@@ -68,12 +68,6 @@ def state_tree(session: Session) -> Path:
     return Path(str(resources.files("argos_cloud.salt")))
 
 
-def deployed_commit(session: Session) -> str | None:
-    from argos_cloud.aws.store import ParameterStore
-
-    return ParameterStore(session.clients.ssm).get(session.scope.parameter("deployed-ref"))
-
-
 def user_data_for(session: Session, facts: Facts) -> dict[str, str]:
     """Each role's cloud-init script: no secret, only where to find the master."""
     from argos_cloud.provision.userdata import master_user_data, minion_user_data
@@ -131,7 +125,7 @@ def prepare(session: Session) -> Prepared:
     states = image_states_digest(tree, spec.source.system_packages)
     facts = read_facts(session.clients, spec, states, session.notes)
     actual = discover(session.clients, session.scope)
-    commit = deployed_commit(session) or spec.source.ref
+    commit = session.deployed_commit() or spec.source.ref
     addresses = _addresses(actual)
     digest = UNKNOWN
     if "database" in addresses and "broker" in addresses and "master" in addresses:

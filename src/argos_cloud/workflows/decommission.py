@@ -321,7 +321,6 @@ def make_context(session: Session, plan: TeardownPlan, hook: Hook | None) -> Con
 def decommission(session: Session, plan: TeardownPlan, *, hook: Hook | None = None,
                  parallel: int = 4, stop: threading.Event | None = None) -> TeardownResult:
     """Run the plan under the lock; journal it; end with a fresh discovery."""
-    from argos_cloud.aws.store import ParameterStore
     from argos_cloud.engine.journal import Journal
     from argos_cloud.engine.lock import who_am_i
     from argos_cloud.kinds.security_group import revoke_references
@@ -353,7 +352,7 @@ def decommission(session: Session, plan: TeardownPlan, *, hook: Hook | None = No
         kind_module(have.kind).delete(ctx, have)
         return f"deleted {have.id}"
 
-    store = ParameterStore(session.clients.ssm)
+    store = session.store()
     journal = session.journal()
     lock = session.lock("decommission")
     lock.acquire()

@@ -28,7 +28,7 @@ from argos_cloud.kinds import auto_scaling_group, target_group
 from argos_cloud.model.names import Scope
 from argos_cloud.provision import salt_result
 from argos_cloud.provision.git import is_commit, resolve_ref
-from argos_cloud.workflows.session import Session
+from argos_cloud.workflows.session import DEPLOYED_REF, Session
 
 if TYPE_CHECKING:
     from argos_cloud.model.facts import Facts
@@ -39,7 +39,7 @@ HEALTH_TIMEOUT = 600.0  # seconds an app batch has to turn healthy behind the lo
 SALT_TIMEOUT = 1800.0  # the whole highstate of one batch
 SYNC_TIMEOUT = 300.0
 BUNDLE_PATH = "/root/argos-bundle.tar.gz"
-DEPLOYED = "deployed-ref"
+DEPLOYED = DEPLOYED_REF
 DEPLOYED_PREVIOUS = "deployed-ref-previous"
 APPLIED, EMULATED, FAILED, NOT_RUN = "applied", "emulated", "failed", "not run"
 EMULATION = ("execution emulated: the command was sent to the master over SSM; Salt did "
@@ -221,7 +221,7 @@ def rollback(session: Session, *, roles: list[str] | None = None, batch: str = "
     """Deploy the successful commit before the current one (chosen under the lock)."""
     def target() -> tuple[str, str, list[str]]:
         entry = previous_deploy(session.journal().last_successful_deploys(),
-                                _deployed(session))
+                                session.deployed_commit())
         note = (f"rolling back to {entry.commit}, deployed by {entry.who} at {entry.at} "
                 f"({entry.command})")
         assert entry.commit is not None
@@ -258,12 +258,6 @@ def _resolve(session: Session, ref: str, notes: list[str],
         notes.append(f"warning: could not resolve '{ref}' ({e}); on the emulator it is "
                      "recorded as given, not as a commit")
         return ref
-
-
-def _deployed(session: Session) -> str | None:
-    from argos_cloud.aws.store import ParameterStore
-
-    return ParameterStore(session.clients.ssm).get(session.scope.parameter(DEPLOYED))
 
 
 def _run(session: Session, command: str, target: Callable[[], tuple[str, str, list[str]]],
@@ -303,13 +297,12 @@ def _run(session: Session, command: str, target: Callable[[], tuple[str, str, li
 def _execute(session: Session, command: str, commit: str, ref: str, roles: list[str],
              batch: str, notes: list[str], executor: RemoteExecutor | None,
              hook: Hook | None) -> DeployResult:
-    from argos_cloud.aws.store import ParameterStore
     from argos_cloud.discovery import discover
     from argos_cloud.kinds.bundle import publish
     from argos_cloud.workflows.commission import build_bundle, state_tree
 
     clients, scope = session.clients, session.scope
-    store = ParameterStore(clients.ssm)
+    store = session.store()
     previous_bundle = store.get(scope.parameter("bundle"))
     instances = discover(clients, scope, ["instance"])
     master = instances.first("instance.master")
@@ -340,7 +333,7 @@ def _execute(session: Session, command: str, commit: str, ref: str, roles: list[
                                 addresses)
     key = publish(clients, scope, bucket, body, digest, commit)
     result = DeployResult(command=command, environment=scope.environment or "", commit=commit,
-                          ref=ref, previous=_deployed(session), roles=roles,
+                          ref=ref, previous=session.deployed_commit(), roles=roles,
                           master=master.id, bundle_key=key, emulated=session.emulated,
                           notes=[*notes, *session.notes])
     for role in roles:
@@ -436,10 +429,8 @@ def _wait_healthy(session: Session, outcome: BatchOutcome, arns: list[str]) -> l
 def _restore_bundle(session: Session, executor: RemoteExecutor, result: DeployResult,
                     previous: str) -> None:
     """Point the master back at the bundle it had, so nothing else picks up the new commit."""
-    from argos_cloud.aws.store import ParameterStore
-
     try:
-        ParameterStore(session.clients.ssm).put(session.scope.parameter("bundle"), previous)
+        session.store().put(session.scope.parameter("bundle"), previous)
         record = json.loads(previous)
         sent = executor.run([result.master], sync_command(record["bucket"], record["key"],
                                                           session.clients.region),

@@ -17,9 +17,11 @@ from argos_cloud.model.names import Scope
 
 if TYPE_CHECKING:
     from argos_cloud.aws.session import Clients
+    from argos_cloud.aws.store import ParameterStore
     from argos_cloud.engine.journal import Journal
     from argos_cloud.engine.lock import EnvironmentLock
 
+DEPLOYED_REF = "deployed-ref"  # parameter leaf holding the deployed commit
 EMULATOR_NOTICE = (
     "emulator: this endpoint is a moto server — resources are recorded, but instances "
     "never boot, SSM commands are not executed (they come back 'Success' with empty "
@@ -53,18 +55,25 @@ class Session:
         if text not in self.notes:
             self.notes.append(text)
 
-    def lock(self, operation: str) -> EnvironmentLock:
+    def store(self) -> ParameterStore:
         from argos_cloud.aws.store import ParameterStore
+
+        return ParameterStore(self.clients.ssm)
+
+    def deployed_commit(self) -> str | None:
+        """The commit the last successful deploy recorded (DESIGN §3: kept in SSM)."""
+        return self.store().get(self.scope.parameter(DEPLOYED_REF))
+
+    def lock(self, operation: str) -> EnvironmentLock:
         from argos_cloud.engine.lock import EnvironmentLock, who_am_i
 
-        return EnvironmentLock(ParameterStore(self.clients.ssm), self.scope, who=who_am_i(),
+        return EnvironmentLock(self.store(), self.scope, who=who_am_i(),
                                operation=operation)
 
     def journal(self) -> Journal:
-        from argos_cloud.aws.store import ParameterStore
         from argos_cloud.engine.journal import Journal
 
-        return Journal(ParameterStore(self.clients.ssm), self.scope, local_dir=self.state_dir)
+        return Journal(self.store(), self.scope, local_dir=self.state_dir)
 
 
 def state_dir_for(config_path: Path) -> Path:

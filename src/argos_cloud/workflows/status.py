@@ -96,8 +96,6 @@ def _cost(items: list[Actual]) -> tuple[float, list[str]]:
 
 def status(session: Session) -> StatusReport:
     """Read only: one discovery, the deployed commit and the lock holder."""
-    from argos_cloud.aws.store import ParameterStore
-
     actual = discover(session.clients, session.scope)
     by_role: dict[str, list[Actual]] = {}
     for a in actual.all():
@@ -106,8 +104,7 @@ def status(session: Session) -> StatusReport:
         by_role.setdefault(a.role or "unknown", []).append(a)
     order = {r: i for i, r in enumerate(ROLE_ORDER)}
     by_role = dict(sorted(by_role.items(), key=lambda kv: order.get(kv[0], 99)))
-    store = ParameterStore(session.clients.ssm)
-    deployed = store.get(session.scope.parameter("deployed-ref"))
+    deployed = session.deployed_commit()
     holder = session.lock("status").holder()
     lock = None
     if holder is not None:
