@@ -27,12 +27,29 @@ import moto  # noqa: E402
 
 # isort: split
 # --- 3. Everything else. ---
+import threading  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 
+import moto.core.botocore_stubber  # noqa: E402
 import pytest  # noqa: E402
 
 from argos_cloud.aws.session import Clients, make_clients  # noqa: E402
 from argos_cloud.model.names import Scope  # noqa: E402
+
+# --- moto in-process answers one request at a time ---
+# Its backends are not thread-safe (two instances launched at once into one subnet race
+# on the subnet's IP generator: "generator already executing"), and the engine calls
+# AWS from a thread pool. The sandbox's server serialises the same way (runner.py).
+_one_at_a_time = threading.RLock()
+_stub = moto.core.botocore_stubber.BotocoreStubber.__call__
+
+
+def _serialised(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    with _one_at_a_time:
+        return _stub(self, *args, **kwargs)
+
+
+moto.core.botocore_stubber.BotocoreStubber.__call__ = _serialised  # type: ignore[method-assign]
 
 
 # --- Fixtures: AWS (moto in-process) ---

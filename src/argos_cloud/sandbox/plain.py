@@ -13,10 +13,11 @@ import subprocess
 import sys
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 from argos_cloud.clock import Clock, RealClock
 from argos_cloud.engine.wait import Backoff
-from argos_cloud.sandbox.server import loopback_open
+from argos_cloud.sandbox.server import MODULE, loopback_open
 
 
 def free_port() -> int:
@@ -31,8 +32,13 @@ def moto_server(start_timeout: float = 60.0, clock: Clock | None = None) -> Iter
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MOTO_")}
     env["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
-                             str(port)], env=env, stdout=subprocess.DEVNULL,
+    package_root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    # moto's own app behind the sandbox's runner, which answers one request at a time
+    # (moto's backends are not thread-safe; see runner.py); to the tool it is a plain
+    # moto endpoint like any other.
+    proc = subprocess.Popen([sys.executable, "-m", MODULE, "--port", str(port), "--marker",
+                             "plain"], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     clock = clock or RealClock()

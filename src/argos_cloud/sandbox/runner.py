@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +40,18 @@ def serve(argv: list[str] | None = None) -> None:
 
     moto_app = DomainDispatcherApplication(create_backend_app)
     identity = json.dumps({"pid": os.getpid(), "marker": args.marker}).encode()
+    # moto's backends are not thread-safe (e.g. two instances launched at once into one
+    # subnet race on its shared IP generator: "generator already executing"). AWS has no
+    # such limit and the tool launches in parallel, so the emulator answers one at a time.
+    one_at_a_time = threading.Lock()
 
     def app(environ: dict[str, Any], start_response: Any) -> Any:
         if environ.get("PATH_INFO") == IDENTITY_PATH:
             start_response("200 OK", [("Content-Type", "application/json"),
                                       ("Content-Length", str(len(identity)))])
             return [identity]
-        return moto_app(environ, start_response)
+        with one_at_a_time:
+            return list(moto_app(environ, start_response))
 
     server = make_server(HOST, args.port, app, threaded=True, request_handler=MotoRequestHandler)
     port = server.server_address[1]
