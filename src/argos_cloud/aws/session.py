@@ -5,6 +5,7 @@ boto3 is imported here lazily so that `--help` never pays for it.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import urllib.request
@@ -26,13 +27,15 @@ class Clients:
 
     `emulated` is True when the endpoint is a moto server (the sandbox or any
     endpoint answering on /moto-api/): what it cannot do for real is reported
-    as emulated, never as proof.
+    as emulated, never as proof. `hosts` is True on the hosts sandbox, where
+    instances are real machines: then `emulated` is False.
     """
 
     session: boto3.Session
     region: str
     endpoint_url: str | None
     emulated: bool
+    hosts: bool = False
     _cache: dict[str, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -121,5 +124,22 @@ def make_clients(*, region: str | None, endpoint_url: str | None = None,
     resolved = region or session.region_name
     if not resolved:
         raise BadInput("no AWS region: set 'region' in the config or AWS_REGION")
-    emulated = sandbox or answers_as_moto(endpoint)
-    return Clients(session=session, region=resolved, endpoint_url=endpoint, emulated=emulated)
+    moto = sandbox or answers_as_moto(endpoint)
+    hosts = moto and hosts_sandbox(endpoint)
+    # On the hosts sandbox instances boot and commands run: their results are proof.
+    return Clients(session=session, region=resolved, endpoint_url=endpoint,
+                   emulated=moto and not hosts, hosts=hosts)
+
+
+def hosts_sandbox(endpoint_url: str | None, timeout: float = 2.0) -> bool:
+    """True when the endpoint is argos-cloud's sandbox running real machines (DESIGN §5b)."""
+    from argos_cloud.sandbox.server import IDENTITY_PATH
+
+    if not endpoint_url:
+        return False
+    try:
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(endpoint_url.rstrip("/") + IDENTITY_PATH, timeout=timeout) as reply:
+            return json.loads(reply.read(4096)).get("hosts") is True
+    except Exception:  # not our sandbox, or an old one: no machines
+        return False

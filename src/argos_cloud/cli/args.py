@@ -25,7 +25,7 @@ ENV_COMMANDS = {
 TOOL_COMMANDS = {
     "init": "write a starter config, deploy/ templates and the Salt tree here",
     "validate": "render and validate every role's Salt states with real Salt, offline",
-    "sandbox": "start | status | stop | reset the local AWS emulator (moto)",
+    "sandbox": "start [--hosts] | status | stop | reset the local AWS emulator (moto)",
     "version": "print the version",
 }
 SANDBOX_ACTIONS = ("start", "status", "stop", "reset")
@@ -167,6 +167,8 @@ def parse(argv: list[str], program: str = "argos-cloud") -> Arguments:
         p = _Parser(prog=f"{program} {first}", description=TOOL_COMMANDS[first])
         if first == "sandbox":
             p.add_argument("action", choices=SANDBOX_ACTIONS)
+            p.add_argument("--hosts", action="store_true",
+                           help="start: every instance a booted Debian machine (root, Linux)")
         if first == "validate":
             p.add_argument("--tree", type=Path, help="a state tree folder (default: config's)")
         ns = p.parse_args(rest[1:])

@@ -211,14 +211,34 @@ def _sandbox(args: Arguments, view: View, config: Path) -> ExitStatus:
 
     box = Sandbox(state_dir_for(config))
     action = str(args.options["action"])
-    info = getattr(box, action)()
+    if action == "start":
+        hosts = bool(args.options.get("hosts")) or _config_wants_hosts(config)
+        info = box.start(hosts=hosts)
+    else:
+        info = getattr(box, action)()
     view.document(info.to_json())
     if info.running:
-        view.line(f"sandbox {'running' if action != 'stop' else 'still running'}: "
+        mode = "hosts: every instance a machine" if info.hosts else "API only"
+        view.line(f"sandbox {'running' if action != 'stop' else 'still running'} ({mode}): "
                   f"{info.endpoint} (pid {info.pid})")
+        for row in info.machines:
+            view.line(f"  {row.get('instance_id', ''):<20} {row.get('role', '') or '-':<9} "
+                      f"{row.get('address', ''):<15} {row.get('state', '')}")
     else:
         view.line("sandbox stopped." if action == "stop" else "sandbox is not running.")
     return ExitStatus.OK
+
+
+def _config_wants_hosts(config: Path) -> bool:
+    """`[sandbox] hosts = true` in the config file, when there is one."""
+    import tomllib
+
+    try:
+        raw = tomllib.loads(config.read_text())
+    except (OSError, tomllib.TOMLDecodeError):
+        return False
+    table = raw.get("sandbox")
+    return isinstance(table, dict) and table.get("hosts") is True
 
 
 def _validate(args: Arguments, view: View, config: Path) -> ExitStatus:

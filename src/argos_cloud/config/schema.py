@@ -132,6 +132,12 @@ class AppRole(GroupRole):
     port: StrictInt = Field(default=8000, ge=1024, le=65535)
 
 
+class SandboxConfig(_Strict):
+    """`[sandbox]`: `hosts = true` boots every instance as a machine here (root, Linux)."""
+
+    hosts: StrictBool = False
+
+
 class EnvironmentSpec(_Strict):
     """One environment, fully merged and validated: the input of every workflow."""
 
@@ -152,6 +158,7 @@ class EnvironmentSpec(_Strict):
     broker: BrokerRole = BrokerRole()
     app: AppRole = AppRole()
     worker: WorkerRole = WorkerRole()
+    sandbox: SandboxConfig = SandboxConfig()
     config_path: Path = Path("argos-cloud.toml")
 
     @property

@@ -22,8 +22,14 @@ def image_digest(base_ami_id: str, states_digest: str) -> str:
 
 def resolve_base_ami(clients: Clients, spec: EnvironmentSpec,
                      notes: list[str] | None = None) -> str:
-    """An explicit id (checked to exist), or the newest image matching name + owner."""
+    """An explicit id (checked to exist), or the newest image matching name + owner.
+
+    On the hosts sandbox the base image is the sandbox's own Debian 12, whatever
+    the config names: it is the only root filesystem the machines can boot.
+    """
     ec2 = clients.ec2
+    if clients.hosts:
+        return _hosts_base_image(clients, spec, notes)
     if spec.image.base_ami_id:
         try:
             found = ec2.describe_images(ImageIds=[spec.image.base_ami_id])["Images"]
@@ -47,6 +53,22 @@ def resolve_base_ami(clients: Clients, spec: EnvironmentSpec,
         return _emulator_image(clients, owner, pattern, notes)
     raise BadInput(f"{spec.config_path}: image.base_ami_name: no image named '{pattern}' "
                    f"owned by {owner} in {clients.region}")
+
+
+HOSTS_BASE_TAG = "argos-cloud:sandbox-base"
+
+
+def _hosts_base_image(clients: Clients, spec: EnvironmentSpec, notes: list[str] | None) -> str:
+    images = clients.ec2.describe_images(Filters=[
+        {"Name": "tag-key", "Values": [HOSTS_BASE_TAG]}])["Images"]
+    if not images:
+        raise OperationFailed("the hosts sandbox has not registered its base image")
+    best = max(images, key=lambda i: i.get("CreationDate", ""))
+    if notes is not None:
+        named = spec.image.base_ami_id or spec.image.base_ami_name
+        notes.append(f"hosts sandbox: the base image '{named}' resolves to "
+                     f"{best['ImageId']} ({best.get('Name', '')}), built here")
+    return str(best["ImageId"])
 
 
 def _emulator_image(clients: Clients, owner: str, pattern: str,

@@ -27,6 +27,9 @@ def serve(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0, help="0: any free port")
     parser.add_argument("--marker", required=True)
     parser.add_argument("--ready", type=Path, help="file to write {pid, port} to once bound")
+    parser.add_argument("--state-dir", type=Path, default=Path(".argos-cloud"))
+    parser.add_argument("--hosts", action="store_true", help="every instance a machine")
+    parser.add_argument("--region", action="append", default=[])
     args = parser.parse_args(argv)
     os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -39,30 +42,60 @@ def serve(argv: list[str] | None = None) -> None:
     from werkzeug.serving import make_server
 
     moto_app = DomainDispatcherApplication(create_backend_app)
-    identity = json.dumps({"pid": os.getpid(), "marker": args.marker}).encode()
+    identity = json.dumps({"pid": os.getpid(), "marker": args.marker,
+                           "hosts": bool(args.hosts)}).encode()
     # moto's backends are not thread-safe (e.g. two instances launched at once into one
     # subnet race on its shared IP generator: "generator already executing"). AWS has no
     # such limit and the tool launches in parallel, so the emulator answers one at a time.
-    one_at_a_time = threading.Lock()
+    one_at_a_time = threading.RLock()
+    served: Any = moto_app
 
     def app(environ: dict[str, Any], start_response: Any) -> Any:
         if environ.get("PATH_INFO") == IDENTITY_PATH:
             start_response("200 OK", [("Content-Type", "application/json"),
                                       ("Content-Length", str(len(identity)))])
             return [identity]
+        if hosts is not None:
+            return served(environ, start_response)  # serialised inside, with the machines
         with one_at_a_time:
             return list(moto_app(environ, start_response))
 
     server = make_server(HOST, args.port, app, threaded=True, request_handler=MotoRequestHandler)
     port = server.server_address[1]
     os.environ["MOTO_PORT"] = str(port)  # moto builds some URLs (SQS, S3) from it
-    for sig in (signal.SIGTERM, signal.SIGINT):  # all state is in memory: nothing to flush
-        signal.signal(sig, lambda *_: os._exit(0))
+    hosts = None
+    if args.hosts:
+        from argos_cloud.sandbox.hosts.backend import Hosts
+        from argos_cloud.sandbox.hosts.network import ANCHOR_IP
+
+        hosts = Hosts(args.state_dir, port, list(args.region), _log)
+        hosts.start()
+        served = hosts.wsgi(moto_app)
+        # The machines reach the same server at 169.254.169.254 on the same port.
+        inside = make_server(ANCHOR_IP, port, app, threaded=True,
+                             request_handler=MotoRequestHandler)
+        threading.Thread(target=inside.serve_forever, name="aws-for-machines",
+                         daemon=True).start()
+
+    def end(*_: Any) -> None:
+        if hosts is not None:
+            try:
+                hosts.stop()
+            finally:
+                os._exit(0)
+        os._exit(0)  # all state is in memory: nothing to flush
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, end)
     if args.ready:
         tmp = args.ready.with_suffix(".tmp")
         tmp.write_text(json.dumps({"pid": os.getpid(), "port": port}))
         os.replace(tmp, args.ready)
     server.serve_forever()
+
+
+def _log(text: str) -> None:
+    print(f"hosts: {text}", flush=True)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from argos_cloud.clock import Clock, RealClock, utc_stamp
-from argos_cloud.errors import OperationFailed
+from argos_cloud.errors import OperationFailed, Refused
 
 MODULE = "argos_cloud.sandbox.runner"  # the child; also how /proc tells it is ours
 IDENTITY_PATH = "/argos-cloud/sandbox"  # answered by our wrapper around moto's app
@@ -42,9 +42,14 @@ class SandboxInfo:
     port: int | None
     state_dir: str
     started_at: str | None
+    hosts: bool = False  # every instance a booted machine (DESIGN §5b)
+    machines: tuple[dict[str, str], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out["mode"] = "hosts" if self.hosts else "api"
+        out["machines"] = list(self.machines)
+        return out
 
 
 @dataclass(frozen=True)
@@ -56,13 +61,15 @@ class _Record:
     endpoint: str
     started_at: str
     marker: str
+    hosts: bool = False
 
     @classmethod
     def parse(cls, text: str) -> _Record | None:
         try:
             raw = json.loads(text)
             return cls(pid=int(raw["pid"]), port=int(raw["port"]), endpoint=str(raw["endpoint"]),
-                       started_at=str(raw["started_at"]), marker=str(raw["marker"]))
+                       started_at=str(raw["started_at"]), marker=str(raw["marker"]),
+                       hosts=bool(raw.get("hosts", False)))
         except (ValueError, KeyError, TypeError):
             return None  # corrupt or foreign: treated as stale
 
@@ -79,14 +86,33 @@ class Sandbox:
         self.stop_timeout = stop_timeout
         self.probe_timeout = probe_timeout
 
-    def start(self) -> SandboxInfo:
-        """Reuse the running server or start one; serialized across processes."""
-        with self._locked():
-            return self._ensure_locked()
+    def start(self, *, hosts: bool = False, regions: tuple[str, ...] = ()) -> SandboxInfo:
+        """Reuse the running server or start one; serialized across processes.
 
-    def ensure(self) -> SandboxInfo:
+        With `hosts`, every instance is a machine (root, Linux): what is missing
+        is said before anything starts, and the base image is built first.
+        """
+        if hosts:
+            from argos_cloud.sandbox.hosts.backend import WHEELS
+            from argos_cloud.sandbox.hosts.baseimage import ensure_base_image, ensure_wheelhouse
+            from argos_cloud.sandbox.hosts.system import require
+
+            require()
+            record = self._read_record()
+            if record is not None and not record.hosts and self._answers(record):
+                raise Refused("the sandbox runs without hosts (API only); "
+                              "`argos-cloud sandbox stop` it first, then start it with --hosts")
+            ensure_base_image(self.log)
+            ensure_wheelhouse(self.log, WHEELS)
+        with self._locked():
+            return self._ensure_locked(hosts=hosts, regions=regions)
+
+    def ensure(self, *, hosts: bool = False, regions: tuple[str, ...] = ()) -> SandboxInfo:
         """What every command needing AWS calls: the same as `start`."""
-        return self.start()
+        return self.start(hosts=hosts, regions=regions)
+
+    def log(self, text: str) -> None:
+        print(f"argos-cloud: sandbox: {text}", file=sys.stderr, flush=True)
 
     def status(self) -> SandboxInfo:
         """Report without starting, killing or deleting anything."""
@@ -96,13 +122,21 @@ class Sandbox:
         return self._stopped()
 
     def stop(self) -> SandboxInfo:
-        """End our own recorded server (never a foreign pid) and remove the record."""
+        """End our own recorded server (never a foreign pid) and remove the record.
+
+        Then whatever the hosts sandbox recorded is undone from here too, so a
+        sandbox killed with -9 leaves no machine, link, rule or device behind.
+        """
         if not self.state_dir.is_dir():
             return self._stopped()
         with self._locked():
             record = self._read_record()
             if record is not None:
                 self._discard(record)
+            if (self.state_dir / "hosts").is_dir():
+                from argos_cloud.sandbox.hosts.records import Records, teardown
+
+                teardown(Records(self.state_dir / "hosts"))
             return self._stopped()
 
     def reset(self) -> SandboxInfo:
@@ -120,13 +154,14 @@ class Sandbox:
 
     # -- the record -------------------------------------------------------------
 
-    def _ensure_locked(self) -> SandboxInfo:
+    def _ensure_locked(self, *, hosts: bool = False,
+                       regions: tuple[str, ...] = ()) -> SandboxInfo:
         record = self._read_record()
         if record is not None:
             if self._answers(record):
                 return self._info(record)
             self._discard(record)
-        return self._info(self._launch())
+        return self._info(self._launch(hosts=hosts, regions=regions))
 
     def _read_record(self) -> _Record | None:
         try:
@@ -142,7 +177,8 @@ class Sandbox:
     def _discard(self, record: _Record) -> None:
         """Drop a record; end its process only when it is provably our server."""
         if _is_ours(record.pid, record.marker):
-            _terminate(record.pid, self.stop_timeout, self.clock)
+            # A hosts sandbox powers its machines off before it exits.
+            _terminate(record.pid, 180.0 if record.hosts else self.stop_timeout, self.clock)
         with contextlib.suppress(FileNotFoundError):
             (self.state_dir / RECORD).unlink()
 
@@ -171,7 +207,15 @@ class Sandbox:
     def _info(self, record: _Record) -> SandboxInfo:
         return SandboxInfo(endpoint=record.endpoint, pid=record.pid, running=True,
                            port=record.port, state_dir=str(self.state_dir),
-                           started_at=record.started_at)
+                           started_at=record.started_at, hosts=record.hosts,
+                           machines=tuple(self._machines()) if record.hosts else ())
+
+    def _machines(self) -> list[dict[str, str]]:
+        try:
+            rows = json.loads((self.state_dir / "hosts" / "hosts.json").read_text())
+        except (OSError, ValueError):
+            return []
+        return [{str(k): str(v) for k, v in row.items()} for row in rows]
 
     def _stopped(self) -> SandboxInfo:
         return SandboxInfo(endpoint=None, pid=None, running=False, port=None,
@@ -179,19 +223,23 @@ class Sandbox:
 
     # -- starting a server ------------------------------------------------------
 
-    def _launch(self) -> _Record:
+    def _launch(self, *, hosts: bool = False, regions: tuple[str, ...] = ()) -> _Record:
         """Spawn a detached child; it binds a free loopback port and reports it."""
         marker = secrets.token_hex(8)
         ready = self.state_dir / f"sandbox.{marker}.ready"
         log = self.state_dir / LOG
         argv = [sys.executable, "-m", MODULE, "--port", "0", "--marker", marker,
-                "--ready", str(ready)]
+                "--ready", str(ready), "--state-dir", str(self.state_dir)]
+        if hosts:
+            argv += ["--hosts", *(f"--region={r}" for r in dict.fromkeys(
+                (*regions, "us-east-1")))]
         pid = os.posix_spawn(sys.executable, argv, _child_env(), setsid=True, file_actions=[
             (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
             (os.POSIX_SPAWN_OPEN, 1, str(log), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
             (os.POSIX_SPAWN_DUP2, 1, 2),
         ])  # no Popen object: the server must outlive us without a ResourceWarning
-        deadline, delay = self.clock.now() + self.start_timeout, 0.05
+        timeout = max(self.start_timeout, 120.0) if hosts else self.start_timeout
+        deadline, delay = self.clock.now() + timeout, 0.05
         try:
             while True:
                 port = _ready_port(ready)
@@ -204,7 +252,7 @@ class Sandbox:
                 if self.clock.now() > deadline:
                     _terminate(pid, self.stop_timeout, self.clock)
                     raise OperationFailed(
-                        f"the sandbox server did not answer within {self.start_timeout:.0f} s",
+                        f"the sandbox server did not answer within {timeout:.0f} s",
                         detail=_tail(log))
                 self.clock.sleep(delay)  # bounded backoff on a real child process
                 delay = min(delay * 1.5, 0.5)
@@ -213,7 +261,7 @@ class Sandbox:
                 ready.unlink()
         started = utc_stamp()
         record = _Record(pid=pid, port=port, endpoint=f"http://{HOST}:{port}",
-                         started_at=started, marker=marker)
+                         started_at=started, marker=marker, hosts=hosts)
         self._write_record(record)
         return record
 

@@ -88,7 +88,8 @@ def open_clients(spec: EnvironmentSpec, environ: dict[str, str]) -> Clients:
     if spec.provider == "sandbox":
         from argos_cloud.sandbox.server import Sandbox
 
-        info = Sandbox(state_dir_for(spec.config_path)).ensure()
+        info = Sandbox(state_dir_for(spec.config_path)).ensure(
+            hosts=spec.sandbox.hosts, regions=(spec.region,))
         return make_clients(region=spec.region, endpoint_url=info.endpoint, sandbox=True,
                             environ=environ)
     return make_clients(region=spec.region, endpoint_url=spec.endpoint_url,

@@ -1,0 +1,182 @@
+"""One instance = one systemd-nspawn container booted from a copy of its image's root.
+
+The copy (`cp -a`, reflinked where the filesystem can) leaves the image as it
+was. Before boot the sandbox writes what EC2 would provide from outside: the
+NoCloud seed cloud-init reads (instance id, hostname, the user data), and the
+environment's mirrors (the package proxy, the AWS endpoint, the wheelhouse).
+Flags as measured in research/hosts.md: `--register=no --keep-unit` because
+PID 1 of this computer may not be systemd.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from argos_cloud.errors import OperationFailed
+from argos_cloud.sandbox.hosts.network import ANCHOR_IP
+from argos_cloud.sandbox.hosts.records import Records, kill_recorded, pid_alive
+from argos_cloud.sandbox.hosts.system import run
+
+WHEELS_IN_MACHINE = "/var/cache/argos-sandbox-wheels"
+BOOTED = ("running", "degraded")
+
+
+@dataclass(frozen=True)
+class Seed:
+    """What EC2 hands an instance, written into its root before boot."""
+
+    instance_id: str
+    hostname: str
+    address: str
+    region: str
+    user_data: bytes
+    aws_port: int
+    proxy_port: int
+
+
+@dataclass
+class Machine:
+    instance_id: str
+    address: str
+    root_dir: Path  # holds rootfs/ and the nspawn log
+    netns: str
+    nspawn_pid: int = 0
+    leader_pid: int = 0
+
+    @property
+    def rootfs(self) -> Path:
+        return self.root_dir / "rootfs"
+
+    def record(self, records: Records) -> None:
+        records.add("machine", self.instance_id, nspawn_pid=self.nspawn_pid,
+                    leader_pid=self.leader_pid, rootfs_dir=str(self.root_dir),
+                    address=self.address, netns=self.netns)
+
+
+def copy_root(image_root: Path, target: Path) -> None:
+    """A private copy of the image's root filesystem."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(target, ignore_errors=True)
+    run(["cp", "-a", "--reflink=auto", str(image_root), str(target)], timeout=1800)
+
+
+def write_seed(rootfs: Path, seed: Seed) -> None:
+    """NoCloud seed, hostname, and the sandbox's mirrors (as a VPC's endpoints would be)."""
+    nocloud = rootfs / "var/lib/cloud/seed/nocloud"
+    nocloud.mkdir(parents=True, exist_ok=True)
+    (nocloud / "meta-data").write_text(
+        f"instance-id: {seed.instance_id}\nlocal-hostname: {seed.hostname}\n")
+    (nocloud / "user-data").write_bytes(seed.user_data or b"#cloud-config\n{}\n")
+    (nocloud / "user-data").chmod(0o600)
+    (rootfs / "etc/hostname").write_text(seed.hostname + "\n")
+    (rootfs / "etc/hosts").write_text(
+        f"127.0.0.1 localhost\n{seed.address} {seed.hostname}\n"
+        "::1 localhost ip6-localhost ip6-loopback\n")
+    proxy = f"http://{ANCHOR_IP}:{seed.proxy_port}"
+    apt = rootfs / "etc/apt/apt.conf.d/01argos-sandbox-proxy"
+    apt.parent.mkdir(parents=True, exist_ok=True)
+    apt.write_text(f'Acquire::http::Proxy "{proxy}";\n')
+    (rootfs / "etc/pip.conf").write_text(
+        "[global]\n"
+        f"proxy = {proxy}\n"
+        "cert = /etc/ssl/certs/ca-certificates.crt\n"
+        f"find-links = {WHEELS_IN_MACHINE}\n")
+    endpoint = f"http://{ANCHOR_IP}:{seed.aws_port}"
+    aws = rootfs / "root/.aws"
+    aws.mkdir(parents=True, exist_ok=True)
+    (aws / "config").write_text(
+        f"[default]\nregion = {seed.region}\nendpoint_url = {endpoint}\n"
+        "s3 =\n    addressing_style = path\n")
+    env = rootfs / "etc/profile.d/argos-sandbox.sh"
+    env.write_text(f"export AWS_DEFAULT_REGION={seed.region}\n"
+                   f"export AWS_ENDPOINT_URL={endpoint}\n")
+
+
+def boot(machine: Machine, records: Records, *, wheelhouse: Path | None) -> None:
+    """Start the container detached; records its pids as soon as they exist."""
+    argv = ["systemd-nspawn", "--quiet", "--boot", "--register=no", "--keep-unit",
+            f"--machine={machine.instance_id}", f"--directory={machine.rootfs}",
+            f"--network-namespace-path=/run/netns/{machine.netns}",
+            "--capability=all", "--console=passive"]
+    if wheelhouse is not None:
+        argv.append(f"--bind-ro={wheelhouse}:{WHEELS_IN_MACHINE}")
+    log = open(machine.root_dir / "nspawn.log", "ab")  # noqa: SIM115 - handed to the child
+    try:
+        child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                 start_new_session=True)
+    finally:
+        log.close()
+    machine.nspawn_pid = child.pid
+    machine.record(records)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        leader = _child_of(child.pid)
+        if leader:
+            machine.leader_pid = leader
+            machine.record(records)
+            return
+        if child.poll() is not None:
+            raise OperationFailed(f"hosts sandbox: {machine.instance_id} did not boot",
+                                  detail=_tail(machine.root_dir / "nspawn.log"))
+        time.sleep(0.05)
+    raise OperationFailed(f"hosts sandbox: {machine.instance_id} has no init after 30 s")
+
+
+def _child_of(pid: int) -> int:
+    with contextlib.suppress(OSError, ValueError):
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        return int(children[0]) if children else 0
+    return 0
+
+
+def _tail(path: Path) -> str:
+    with contextlib.suppress(OSError):
+        return path.read_text(errors="replace")[-2000:]
+    return ""
+
+
+def enter(machine: Machine, argv: list[str]) -> list[str]:
+    """argv that runs `argv` inside the machine (all its namespaces)."""
+    return ["nsenter", "--target", str(machine.leader_pid), "--all", "--", *argv]
+
+
+def system_state(machine: Machine) -> str:
+    """systemd's own word on the boot: starting, running, degraded, …"""
+    if not machine.leader_pid or not pid_alive(machine.leader_pid):
+        return "gone"
+    done = run(enter(machine, ["systemctl", "is-system-running"]), check=False, timeout=30)
+    return done.stdout.strip() or "unknown"
+
+
+def wait_booted(machine: Machine, timeout: float = 180.0) -> str:
+    deadline = time.monotonic() + timeout
+    state = "unknown"
+    while time.monotonic() < deadline:
+        state = system_state(machine)
+        if state in BOOTED or state == "gone":
+            return state
+        time.sleep(0.5)
+    return state
+
+
+def power_off(machine: Machine, records: Records, timeout: float = 20.0) -> None:
+    """A clean poweroff; the container's PID 1 is killed if it does not go in time."""
+    if machine.leader_pid and pid_alive(machine.leader_pid):
+        run(enter(machine, ["systemctl", "poweroff", "--no-block"]), check=False, timeout=30)
+        deadline = time.monotonic() + timeout
+        while pid_alive(machine.nspawn_pid) and time.monotonic() < deadline:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(machine.nspawn_pid, os.WNOHANG)
+            time.sleep(0.2)
+    kill_recorded(machine.leader_pid, "systemd")
+    kill_recorded(machine.nspawn_pid, "systemd-nspawn")
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(machine.nspawn_pid, os.WNOHANG)
+    shutil.rmtree(machine.root_dir, ignore_errors=True)
+    records.drop("machine", machine.instance_id)

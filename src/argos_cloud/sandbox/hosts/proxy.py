@@ -1,0 +1,39 @@
+"""The machines' only way out: apt-cacher-ng on 169.254.169.254, made for the job.
+
+Debian's packages go through its cache (kept under the user's cache
+directory, so a second run downloads nothing); HTTPS reaches only PyPI, by
+CONNECT to the hosts in PASS_THROUGH. ForceManaged refuses every other site.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from argos_cloud.errors import OperationFailed
+from argos_cloud.sandbox.hosts.network import ANCHOR_IP
+from argos_cloud.sandbox.hosts.records import Records
+
+PORT = 3142
+PASS_THROUGH = r"^(pypi\.org|files\.pythonhosted\.org):443$"
+MARKER = "argos-sandbox-acng"
+
+
+def start(records: Records, cache: Path, state: Path, port: int = PORT) -> int:
+    """Start apt-cacher-ng in the foreground of a child; returns its pid."""
+    cache.mkdir(parents=True, exist_ok=True)
+    logs = state / "apt-cacher-ng"
+    logs.mkdir(parents=True, exist_ok=True)
+    argv = ["apt-cacher-ng", "-c", "/etc/apt-cacher-ng", "ForeGround=1",
+            f"Port={port}", f"BindAddress={ANCHOR_IP}", f"CacheDir={cache}",
+            f"LogDir={logs}", f"SocketPath={logs}/{MARKER}.socket",
+            f"PidFile={logs}/pid", f"PassThroughPattern={PASS_THROUGH}", "ForceManaged=1",
+            "ExThreshold=30", "ReuseConnections=1"]
+    with open(logs / "stdout.log", "ab") as out:
+        try:
+            child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                                     start_new_session=True)
+        except OSError as e:
+            raise OperationFailed(f"hosts sandbox: apt-cacher-ng did not start: {e}") from e
+    records.add("process", "apt-cacher-ng", pid=child.pid, marker=MARKER)
+    return child.pid
