@@ -322,7 +322,7 @@ def test_ssm_executor_sends_run_shell_script_and_reports_emulated(world: World) 
     assert executor.send_request([instance_id], ["echo hi"], comment="x" * 150,
                                  timeout=600) == {
         "DocumentName": "AWS-RunShellScript", "InstanceIds": [instance_id],
-        "Parameters": {"commands": ["echo hi"], "executionTimeout": ["600"]},
+        "Parameters": {"commands": ["#!/bin/bash", "echo hi"], "executionTimeout": ["600"]},
         "Comment": "x" * 100}
     result = executor.run([instance_id], ["echo hi"], comment="test", timeout=600)
     assert result.emulated is True and result.ok

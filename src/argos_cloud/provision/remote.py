@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from argos_cloud.aws.session import Clients
 
 DOCUMENT = "AWS-RunShellScript"
+# The SSM agent runs the commands as one script with `sh`, which is dash on
+# Debian and Ubuntu; ours are written for bash, so the script says so.
+SHEBANG = "#!/bin/bash"
 TERMINAL = frozenset({"Success", "Failed", "Cancelled", "TimedOut", "Undeliverable",
                       "Terminated", "InvalidPlatform", "AccessDenied", "DeliveryTimedOut",
                       "ExecutionTimedOut"})
@@ -87,6 +90,8 @@ class SsmExecutor:
 
     def send_request(self, instance_ids: list[str], commands: list[str], *, comment: str,
                      timeout: float) -> dict[str, Any]:
+        if not commands or not commands[0].startswith("#!"):
+            commands = [SHEBANG, *commands]
         return {"DocumentName": DOCUMENT, "InstanceIds": list(instance_ids),
                 "Parameters": {"commands": list(commands),
                                "executionTimeout": [str(max(1, int(timeout)))]},

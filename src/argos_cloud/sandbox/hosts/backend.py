@@ -196,7 +196,7 @@ class Hosts:
             box = Machine(iid, view.address, self.root / "run" / "machines" / iid,
                           network.netns_name(iid))
             box.record(self.records)
-            machines.copy_root(source, box.rootfs)
+            machines.overlay_root(source, box)
             machines.write_seed(box.rootfs, Seed(
                 iid, "ip-" + view.address.replace(".", "-"), view.address, view.region,
                 view.user_data, self.aws_port, proxy.PORT))
@@ -208,7 +208,7 @@ class Hosts:
                 self._sync_firewall()
                 self._write_status()
             state = machines.wait_booted(box, timeout=120)
-            if state in AGENT_READY or state == "starting":
+            if state in AGENT_READY:
                 with self.lock:
                     self.ready.add(iid)
             self.log(f"{iid} ({view.role_tag or 'no role'}) booted at {view.address}: {state}")

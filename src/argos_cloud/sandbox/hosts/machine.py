@@ -60,10 +60,25 @@ class Machine:
 
 
 def copy_root(image_root: Path, target: Path) -> None:
-    """A private copy of the image's root filesystem."""
+    """A private copy of a root filesystem (an image made from a machine)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(target, ignore_errors=True)
     run(["cp", "-a", "--reflink=auto", str(image_root), str(target)], timeout=1800)
+
+
+def overlay_root(image_root: Path, machine: Machine) -> None:
+    """The machine's root: an overlay whose writes go to its own layer; the image stays as it is."""
+    upper, work = machine.root_dir / "upper", machine.root_dir / "work"
+    for folder in (upper, work, machine.rootfs):
+        folder.mkdir(parents=True, exist_ok=True)
+    run(["mount", "-t", "overlay", "overlay", "-o",
+         f"lowerdir={image_root},upperdir={upper},workdir={work}", str(machine.rootfs)])
+
+
+def unmount_root(root_dir: Path) -> None:
+    rootfs = root_dir / "rootfs"
+    if os.path.ismount(rootfs):
+        run(["umount", "--lazy", str(rootfs)], check=False)
 
 
 def write_seed(rootfs: Path, seed: Seed) -> None:
@@ -116,7 +131,7 @@ def boot(machine: Machine, records: Records, *, wheelhouse: Path | None) -> None
     machine.record(records)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        leader = _child_of(child.pid)
+        leader = _init_of(child.pid)
         if leader:
             machine.leader_pid = leader
             machine.record(records)
@@ -128,10 +143,12 @@ def boot(machine: Machine, records: Records, *, wheelhouse: Path | None) -> None
     raise OperationFailed(f"hosts sandbox: {machine.instance_id} has no init after 30 s")
 
 
-def _child_of(pid: int) -> int:
+def _init_of(pid: int) -> int:
+    """The container's PID 1: the child of nspawn running systemd (nspawn forks a helper first)."""
     with contextlib.suppress(OSError, ValueError):
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        return int(children[0]) if children else 0
+        for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+            if Path(f"/proc/{child}/comm").read_text().strip() in ("systemd", "init"):
+                return int(child)
     return 0
 
 
@@ -178,5 +195,6 @@ def power_off(machine: Machine, records: Records, timeout: float = 20.0) -> None
     kill_recorded(machine.nspawn_pid, "systemd-nspawn")
     with contextlib.suppress(ChildProcessError):
         os.waitpid(machine.nspawn_pid, os.WNOHANG)
+    unmount_root(machine.root_dir)
     shutil.rmtree(machine.root_dir, ignore_errors=True)
     records.drop("machine", machine.instance_id)

@@ -7,6 +7,7 @@ CONNECT to the hosts in PASS_THROUGH. ForceManaged refuses every other site.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from argos_cloud.sandbox.hosts.records import Records
 PORT = 3142
 PASS_THROUGH = r"^(pypi\.org|files\.pythonhosted\.org):443$"
 MARKER = "argos-sandbox-acng"
+DEBIAN = "http://deb.debian.org/debian/"
 
 
 def start(records: Records, cache: Path, state: Path, port: int = PORT) -> int:
@@ -24,7 +26,11 @@ def start(records: Records, cache: Path, state: Path, port: int = PORT) -> int:
     cache.mkdir(parents=True, exist_ok=True)
     logs = state / "apt-cacher-ng"
     logs.mkdir(parents=True, exist_ok=True)
-    argv = ["apt-cacher-ng", "-c", "/etc/apt-cacher-ng", "ForeGround=1",
+    conf = logs / "conf"
+    shutil.copytree("/etc/apt-cacher-ng", conf, dirs_exist_ok=True)
+    # Debian's package leaves the archive's backend list empty; name the registry.
+    (conf / "backends_debian").write_text(DEBIAN + "\n")
+    argv = ["apt-cacher-ng", "-c", str(conf), "ForeGround=1",
             f"Port={port}", f"BindAddress={ANCHOR_IP}", f"CacheDir={cache}",
             f"LogDir={logs}", f"SocketPath={logs}/{MARKER}.socket",
             f"PidFile={logs}/pid", f"PassThroughPattern={PASS_THROUGH}", "ForceManaged=1",

@@ -100,9 +100,15 @@ def undo(record: dict[str, Any]) -> None:
         # Killing the container's PID 1 ends its whole PID namespace.
         kill_recorded(int(record.get("leader_pid") or 0), "systemd")
         kill_recorded(int(record.get("nspawn_pid") or 0), "systemd-nspawn")
-        for path in (record.get("rootfs_dir"),):
-            if path:
-                shutil.rmtree(path, ignore_errors=True)
+        path = record.get("rootfs_dir")
+        if path:
+            rootfs = Path(str(path)) / "rootfs"
+            for _ in range(3):
+                if not os.path.ismount(rootfs):
+                    break
+                _quiet(["umount", "--lazy", str(rootfs)])
+            if not os.path.ismount(rootfs):  # never delete through a mounted overlay
+                shutil.rmtree(str(path), ignore_errors=True)
     elif kind == "process":
         kill_recorded(int(record.get("pid") or 0), str(record.get("marker") or "\0"))
     elif kind == "loop":
