@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.argos-cloud-installed
 
-.PHONY: demo test test-fast bench lint venv clean-venv
+.PHONY: demo test test-fast test-hosts bench lint venv clean-venv
 
 venv: $(STAMP)
 
@@ -18,15 +18,21 @@ $(STAMP): pyproject.toml
 demo: venv
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash scripts/demo.sh
 
-## Every test tier (unit, aws, e2e, salt, reliability), ruff and mypy
+## Every test tier (unit, aws, e2e, salt, reliability, hosts), ruff and mypy
 test: venv
+	bash scripts/hosts-deps.sh
 	$(VENV)/bin/ruff check src tests bench scripts manage.py
 	$(PY) -m mypy src/argos_cloud
 	$(PY) -m pytest -q -p no:cacheprovider
 
 ## Skip the slow tiers (salt, e2e) while working
 test-fast: venv
-	$(PY) -m pytest -q -m "not salt and not e2e"
+	$(PY) -m pytest -q -m "not salt and not e2e and not hosts"
+
+## The hosts tier alone (root, Linux): real machines in systemd-nspawn
+test-hosts: venv
+	bash scripts/hosts-deps.sh
+	$(PY) -m pytest -q -p no:cacheprovider -m hosts -rs
 
 ## Timings and AWS call counts on a moto server; writes bench/results.json
 bench: venv

@@ -81,7 +81,7 @@ def test_master_user_data_fetches_the_bundle_named_in_ssm() -> None:
     text = master_user_data(SCOPE, "3008.5", "us-east-1", "argos-artifacts")
     assert "SALT_VERSION=3008.5" in text
     assert "read_parameter /argos-cloud/argos/qa/bundle" in text
-    assert "argos-artifacts" in text
+    assert "argos-artifacts" in text and "record[\"key\"]" in text  # a JSON record
     assert text.rstrip().endswith("state.apply master")
     assert not [v for v in SECRET_VALUES if v in text]
 

@@ -132,12 +132,16 @@ def master_user_data(scope: Scope, salt_version: str, region: str, bucket: str) 
     The master state (run masterless here) writes the master config, the
     autosign list, the secrets ext_pillar and the firewall, and starts salt-master.
     """
-    fetch = f"""KEY=$(read_parameter {shlex.quote(scope.parameter('bundle'))})
-/opt/salt/bin/python - {shlex.quote(bucket)} "$KEY" "$REGION" <<'PY'
+    # The `bundle` parameter is a JSON record ({"bucket", "key", "digest", …}), not a key.
+    fetch = f"""RECORD=$(read_parameter {shlex.quote(scope.parameter('bundle'))})
+/opt/salt/bin/python - "$RECORD" "$REGION" {shlex.quote(bucket)} <<'PY'
+import json
 import sys
 import boto3
-s3 = boto3.client("s3", region_name=sys.argv[3])
-s3.download_file(sys.argv[1], sys.argv[2], "/root/argos-bundle.tar.gz")
+record = json.loads(sys.argv[1])
+s3 = boto3.client("s3", region_name=sys.argv[2])
+s3.download_file(record.get("bucket") or sys.argv[3], record["key"],
+                 "/root/argos-bundle.tar.gz")
 PY
 rm -rf /srv/salt /srv/pillar
 mkdir -p /srv

@@ -40,7 +40,6 @@ from argos_cloud.sandbox.hosts.system import require, run
 
 BASE_TAG = "argos-cloud:sandbox-base"
 WHEELS = ["salt==3008.4", "boto3"]  # the config's default Salt; others come from PyPI
-AGENT_READY = ("starting", "running", "degraded")
 HOSTS_FILE = "hosts.json"
 Log = Callable[[str], None]
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -207,17 +206,28 @@ class Hosts:
                 motoview.set_instance_state(iid, "running")
                 self._sync_firewall()
                 self._write_status()
-            state = machines.wait_booted(box, timeout=120)
-            if state in AGENT_READY:
-                with self.lock:
-                    self.ready.add(iid)
-            self.log(f"{iid} ({view.role_tag or 'no role'}) booted at {view.address}: {state}")
         except Exception as e:  # the instance stays pending; the log says why
             self.log(f"{iid}: machine failed: {e} {getattr(e, 'detail', '') or ''}")
+            with self.lock:
+                self.busy.discard(iid)
+            return
+        threading.Thread(target=self._await_agent, args=(box, view), daemon=True,
+                         name=f"boot-{iid}").start()
+
+    def _await_agent(self, box: Machine, view: motoview.InstanceView) -> None:
+        """SSM answers for a machine once it reached multi-user.target, as the agent would."""
+        iid = box.instance_id
+        try:
+            state = machines.wait_ready(box)
+            if state == "active":
+                with self.lock:
+                    self.ready.add(iid)
+            self.log(f"{iid} ({view.role_tag or 'no role'}) at {view.address}: "
+                     f"multi-user.target {state}")
         finally:
             with self.lock:
                 self.busy.discard(iid)
-                self._sync()  # it may have been terminated meanwhile
+                self._sync()  # it may have been terminated meanwhile; attach its volumes
 
     def _stop(self, instance_id: str) -> None:
         try:

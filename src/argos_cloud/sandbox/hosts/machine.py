@@ -171,12 +171,17 @@ def system_state(machine: Machine) -> str:
     return done.stdout.strip() or "unknown"
 
 
-def wait_booted(machine: Machine, timeout: float = 180.0) -> str:
+def wait_ready(machine: Machine, timeout: float = 180.0) -> str:
+    """Wait for multi-user.target, where EC2's SSM agent runs: user data may still be going."""
     deadline = time.monotonic() + timeout
     state = "unknown"
     while time.monotonic() < deadline:
-        state = system_state(machine)
-        if state in BOOTED or state == "gone":
+        if not machine.leader_pid or not pid_alive(machine.leader_pid):
+            return "gone"
+        done = run(enter(machine, ["systemctl", "is-active", "multi-user.target"]),
+                   check=False, timeout=30)
+        state = done.stdout.strip()
+        if state == "active":
             return state
         time.sleep(0.5)
     return state

@@ -15,7 +15,7 @@ from argos_cloud.errors import OperationFailed
 from argos_cloud.sandbox.hosts.network import ANCHOR_IP
 from argos_cloud.sandbox.hosts.records import Records
 
-PORT = 3142
+PORT = 3149  # not 3142, where a system apt-cacher-ng may already listen
 PASS_THROUGH = r"^(pypi\.org|files\.pythonhosted\.org):443$"
 MARKER = "argos-sandbox-acng"
 DEBIAN = "http://deb.debian.org/debian/"
