@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from argos_cloud.aws.session import Clients
-from argos_cloud.provision.userdata import scrub_check_command, scrub_leftovers
+from argos_cloud.provision.userdata import scrub_check_command, scrub_commands, scrub_leftovers
 from tests.hosts.conftest import address, launch, shell, state, wait
+
+pytestmark = pytest.mark.hosts
 
 USER_DATA = """#!/bin/bash
 echo "user data ran as $(id -un)" > /root/user-data.txt
@@ -112,8 +114,7 @@ def test_an_attached_volume_is_a_block_device_under_ec2s_name(
 def test_the_scrub_check_passes_on_a_clean_machine_and_names_a_planted_leftover(
         clients: Clients) -> None:
     instance_id = launch(clients)
-    clean = shell(clients, instance_id, "rm -rf /var/lib/cloud/instances "
-                  "/var/lib/cloud/instance /tmp/* /var/tmp/*", scrub_check_command())
+    clean = shell(clients, instance_id, "#!/bin/bash", *scrub_commands(), scrub_check_command())
     assert scrub_leftovers(clean["StandardOutputContent"]) == []
     planted = shell(clients, instance_id, "mkdir -p /srv/pillar && echo s > /srv/pillar/x",
                     scrub_check_command())
