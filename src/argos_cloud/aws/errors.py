@@ -16,6 +16,42 @@ NOT_FOUND_CODES = frozenset({
 })
 
 
+READ_PREFIXES = ("Describe", "Get", "List")
+
+
+class AnswerLost(RuntimeError):
+    """AWS carried out a call, but its answer never reached us (raised by test hooks)."""
+
+
+def is_lost_answer(e: BaseException) -> bool:
+    """True when the request may have been carried out but no answer came back.
+
+    A closed connection or a read timeout after sending; never a connect error
+    (nothing was sent) and never an AWS error answer (that is an answer).
+    """
+    from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
+
+    return isinstance(e, AnswerLost | ConnectionClosedError | ReadTimeoutError)
+
+
+def is_mutating(operation: str) -> bool:
+    return not operation.startswith(READ_PREFIXES)
+
+
+def no_blind_retry(caught_exception: BaseException | None = None, operation: Any = None,
+                   **_: Any) -> None:
+    """`needs-retry` hook: a write whose answer was lost is not re-sent blindly.
+
+    botocore would resend it (a second snapshot, a second instance: moto and some
+    AWS APIs have no client token). Raising here hands the lost answer to the
+    caller, which looks up what AWS did before acting again.
+    """
+    name = str(getattr(operation, "name", ""))
+    if caught_exception is not None and is_mutating(name) and is_lost_answer(
+            caught_exception):
+        raise caught_exception
+
+
 def error_code(e: BaseException) -> str:
     """The service's error code of a botocore ClientError, or '' for anything else."""
     response: Any = getattr(e, "response", None)

@@ -122,4 +122,7 @@ def make_clients(*, region: str | None, endpoint_url: str | None = None,
     if not resolved:
         raise BadInput("no AWS region: set 'region' in the config or AWS_REGION")
     emulated = sandbox or answers_as_moto(endpoint)
+    from argos_cloud.aws.errors import no_blind_retry
+
+    session.events.register_first("needs-retry", no_blind_retry)
     return Clients(session=session, region=resolved, endpoint_url=endpoint, emulated=emulated)

@@ -241,16 +241,12 @@ class EnvironmentLock:
                           pid_start=process_start(self._pid))
 
     def _create(self, record: LockRecord) -> bool:
-        """Create the parameter; after a lost answer, read back whether it is ours."""
-        try:
-            made = self._store.create(self.name, record.to_json(),
-                                      tags=self._scope.tags("lock"))
-        except Exception:
-            # The answer may be lost after SSM made it (or the retry saw it exist):
-            # our token in the lock says it is ours; anything else is the real error.
-            if record.same_holder(self.holder()):
-                return True
-            raise
+        """Create the parameter; after a lost answer, our token says whether it is ours.
+
+        The store reads back after a lost answer; the token check here also covers a
+        store that only said "already exists" (a resend of our own create).
+        """
+        made = self._store.create(self.name, record.to_json(), tags=self._scope.tags("lock"))
         return made or record.same_holder(self.holder())
 
     def _try_acquire(self) -> LockRecord:
