@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
-from argos_cloud.errors import AwsError
+from argos_cloud.errors import ArgosError, AwsError, OperationFailed
 
 NOT_FOUND_CODES = frozenset({
     "InvalidInstanceID.NotFound", "InvalidGroup.NotFound", "InvalidVolume.NotFound",
@@ -71,8 +72,68 @@ def is_not_found(e: BaseException) -> bool:
     return code in NOT_FOUND_CODES or code.endswith(".NotFound") or code.endswith("NotFound")
 
 
+CREDENTIAL_ERRORS = ("NoCredentialsError", "PartialCredentialsError", "SSOTokenLoadError",
+                     "UnauthorizedSSOTokenError", "TokenRetrievalError",
+                     "CredentialRetrievalError", "NoAuthTokenError", "SSOError")
+CONNECT_ERRORS = ("EndpointConnectionError", "ConnectTimeoutError", "ProxyConnectionError",
+                  "SSLError")
+
+
+class NoCredentials(OperationFailed):
+    """No AWS credentials anywhere in the chain: the message names the ways to give them."""
+
+
+class NotAws(OperationFailed):
+    """The endpoint cannot be reached, or something that is not AWS answered."""
+
+
+def not_aws_answer(e: BaseException) -> str | None:
+    """What answered, when the answer is not an AWS one (an HTML page, no error code)."""
+    if type(e).__name__ == "ResponseParserError":
+        return "a reply that is not an AWS document"
+    response: Any = getattr(e, "response", None)
+    if not isinstance(response, dict):
+        return None
+    error = response.get("Error") or {}
+    code, message = str(error.get("Code", "")), str(error.get("Message", ""))
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode", "?")
+    html = message.lstrip().startswith("<")
+    if not (code in ("", "Unknown") or (code.isdigit() and (html or not message))):
+        return None
+    title = re.search(r"<title>\s*(.*?)\s*</title>", message, re.I | re.S)
+    if title:
+        what = f"an HTML page titled {' '.join(title.group(1).split())[:80]!r}"
+    else:
+        what = "an HTML page" if html else "an answer without an AWS error code"
+    return f"HTTP {status}, {what}"
+
+
+def explain(e: BaseException, endpoint: str | None, region: str | None = None) -> ArgosError | None:
+    """A one-line error a user can act on, for failures that are not AWS's answer."""
+    name = type(e).__name__
+    where = endpoint or (f"the AWS endpoint of {region}" if region else "the AWS endpoint")
+    if name in CREDENTIAL_ERRORS:
+        return NoCredentials(
+            f"no usable AWS credentials ({e}): pass --profile NAME (or set 'profile' in the "
+            "config), run 'aws sso login --profile NAME', or set AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) in the environment")
+    if name in CONNECT_ERRORS:
+        kwargs: Any = getattr(e, "kwargs", {}) or {}
+        url = str(kwargs.get("endpoint_url") or where)
+        reason = kwargs.get("error")
+        why = str(reason).rpartition(": ")[2] if reason else str(e)
+        return NotAws(f"cannot reach {url}: {why}")
+    what = not_aws_answer(e)
+    if what:
+        return NotAws(f"{where} did not answer as AWS: {what}")
+    return None
+
+
 def as_aws_error(operation: str, e: BaseException) -> AwsError:
     """A one-line AwsError from a botocore error (ClientError or otherwise)."""
+    what = not_aws_answer(e)
+    if what:
+        return AwsError(operation, "NotAws", f"the endpoint did not answer as AWS: {what}")
     code = error_code(e) or type(e).__name__
     response: Any = getattr(e, "response", None)
     message = str(e)

@@ -77,6 +77,8 @@ class Arguments:
     profile: str | None = None
     help: bool = False
     options: dict[str, object] = field(default_factory=dict)
+    endpoint: str | None = None  # where AWS is reached, once known: named in errors
+    region: str | None = None
 
 
 PARALLEL = (1, 16)

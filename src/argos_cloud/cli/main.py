@@ -42,8 +42,13 @@ def main(argv: Sequence[str], env: Environment) -> int:
         write_error(env.stderr, False, "interrupted; re-run the command to resume", 130)
         return int(ExitStatus.INTERRUPTED)
     except Exception as e:  # an AWS error not mapped by a kind: still one line
-        from argos_cloud.aws.errors import as_aws_error, error_code
+        from argos_cloud.aws.errors import as_aws_error, error_code, explain
 
+        known = explain(e, args.endpoint, args.region)
+        if known is not None:
+            write_error(env.stdout if args.output == "json" else env.stderr,
+                        args.output == "json", str(known), int(known.exit_status))
+            return int(known.exit_status)
         if error_code(e):
             err = as_aws_error("AWS", e)
             write_error(env.stdout if args.output == "json" else env.stderr,

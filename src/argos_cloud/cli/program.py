@@ -46,8 +46,15 @@ def _session(args: Arguments, env: Environment, view: View, config: Path) -> Any
     from argos_cloud.workflows.session import open_session
 
     assert args.environment is not None
+    from argos_cloud.config import load_environment
+
+    spec = load_environment(config, args.environment, profile=args.profile,
+                            environ=env.environ)
+    args.endpoint = spec.endpoint_url or env.environ.get("AWS_ENDPOINT_URL") or None
+    args.region = spec.region
     session = open_session(config, args.environment, profile=args.profile,
                            environ=env.environ)
+    args.endpoint = session.clients.endpoint_url or args.endpoint
     hook = ProgressHook(view)
     session.on_event = hook.progress
     return session, hook

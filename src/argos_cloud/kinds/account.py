@@ -6,7 +6,7 @@ import fnmatch
 import hashlib
 from typing import TYPE_CHECKING, Any
 
-from argos_cloud.aws.errors import as_aws_error, error_code
+from argos_cloud.aws.errors import as_aws_error, error_code, explain
 from argos_cloud.config import EnvironmentSpec
 from argos_cloud.errors import BadInput, OperationFailed
 from argos_cloud.model.facts import Facts
@@ -122,6 +122,9 @@ def read_facts(clients: Clients, spec: EnvironmentSpec, states_digest: str,
     except (BadInput, OperationFailed):
         raise
     except Exception as e:
+        known = explain(e, clients.endpoint_url, clients.region)
+        if known is not None:
+            raise known from e
         if error_code(e):
             raise as_aws_error("reading the account's network and images", e) from e
         raise

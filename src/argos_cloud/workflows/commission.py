@@ -279,7 +279,7 @@ def _rediff(session: Session, ctx: Context, change: Change) -> Change | None:
         ident = ctx.outputs.get(str(want.spec.get(key)))
         if ident is not None:
             resolved[key] = ident
-    fresh = replaced(kind_module(want.kind).diff(replaced(want, spec=resolved), have),
+    fresh: Change = replaced(kind_module(want.kind).diff(replaced(want, spec=resolved), have),
                      after=want)
     if fresh.action is Action.NOOP:
         ctx.outputs.set(change.address, have.id, **dict(have.attrs))
