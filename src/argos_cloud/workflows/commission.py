@@ -283,6 +283,9 @@ def _rediff(session: Session, ctx: Context, change: Change) -> Change | None:
                      after=want)
     if fresh.action is Action.NOOP:
         ctx.outputs.set(change.address, have.id, **dict(have.attrs))
+        adopt = getattr(kind_module(want.kind), "adopt", None)  # what the create did besides
+        if adopt is not None:
+            adopt(ctx, want, have)
         return None
     return fresh
 
