@@ -404,7 +404,7 @@ def decommission(session: Session, plan: TeardownPlan, *, hook: Hook | None = No
     kept = [k for k in plan.keeps if not k.startswith(("final snapshot", "the environment's"))]
     kept += [f"final snapshot {s} of the database data volume (tagged role database, "
              f"environment {plan.environment}, and the time)" for s in snapshots]
-    notes = list(plan.notes)
+    notes = list(plan.notes) + [n for n in session.notes if n not in plan.notes]  # lock takeover
     local = journal.local_file
     notes.append("history: this run is recorded in the environment's SSM history" if in_aws
                  else "history: the environment's SSM history was deleted with it; this "
