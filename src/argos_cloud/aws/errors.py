@@ -100,9 +100,14 @@ def not_aws_answer(e: BaseException) -> str | None:
     html = message.lstrip().startswith("<")
     if not (code in ("", "Unknown") or (code.isdigit() and (html or not message))):
         return None
-    title = re.search(r"<title>\s*(.*?)\s*</title>", message, re.I | re.S)
+    headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    html = html or "html" in str(headers.get("content-type", "")).lower()
+    found = re.search(r"<title>\s*(.*?)\s*</title>", message, re.I | re.S)
+    head = response.get("head")  # an XML parser's reading of an HTML page
+    title = found.group(1) if found else (
+        str(head.get("title") or "") if isinstance(head, dict) else "")
     if title:
-        what = f"an HTML page titled {' '.join(title.group(1).split())[:80]!r}"
+        what = f"an HTML page titled {' '.join(title.split())[:80]!r}"
     else:
         what = "an HTML page" if html else "an answer without an AWS error code"
     return f"HTTP {status}, {what}"

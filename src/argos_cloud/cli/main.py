@@ -18,10 +18,9 @@ def main(argv: Sequence[str], env: Environment) -> int:
     try:
         args = parse(list(argv), env.program)
     except ArgosError as e:
-        write_error(env.stdout if json_mode else env.stderr, json_mode, str(e),
+        hint = "" if json_mode else f" (see '{env.program} --help')"  # one line, still
+        write_error(env.stdout if json_mode else env.stderr, json_mode, f"{e}{hint}",
                     int(e.exit_status))
-        if not json_mode:
-            env.stderr.write(f"(see '{env.program} --help')\n")
         return int(e.exit_status)
     except SystemExit as e:  # argparse printed a command's -h
         return int(e.code or 0)

@@ -121,9 +121,10 @@ class SshConfig(_Strict):
     public_key: Path | None = None
     cidrs: tuple[str, ...] = ()
 
-    @model_validator(mode="after")
-    def _cidrs_are_narrow(self) -> SshConfig:
-        for cidr in self.cidrs:
+    @field_validator("cidrs")
+    @classmethod
+    def _cidrs_are_narrow(cls, cidrs: tuple[str, ...]) -> tuple[str, ...]:
+        for cidr in cidrs:
             try:  # v4 or v6; host bits set (10.0.0.1/24) are AWS's error too
                 network = ipaddress.ip_network(cidr, strict=True)
             except ValueError as e:
@@ -132,7 +133,7 @@ class SshConfig(_Strict):
                 raise ValueError(f"'{cidr}' is not a CIDR block (no /prefix length)")
             if network.prefixlen == 0:
                 raise ValueError(f"'{cidr}' opens SSH to the whole internet")
-        return self
+        return cidrs
 
 
 class NetworkConfig(_Strict):
