@@ -58,7 +58,8 @@ class LockHeld(Refused):
 
     def __init__(self, environment: str, holder: str, operation: str, since: str,
                  stale: bool = False) -> None:
-        hint = " (stale: its lease ran out; --break-lock clears it)" if stale else ""
+        hint = (" (stale; --break-lock clears it)" if stale else
+                "; it is alive: wait for it with --lock-wait SECONDS")
         super().__init__(
             f"{environment} is locked by {holder} ({operation}) since {since}{hint}")
         self.environment, self.holder, self.operation, self.since = (

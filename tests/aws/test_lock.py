@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -43,6 +45,7 @@ def now() -> Now:
 
 def lock_for(store: ParameterStore, scope: Scope, now: Now, who: str = "deploy@build-01",
              operation: str = "deploy", pid: int = 100, **kw: object) -> EnvironmentLock:
+    kw.setdefault("host", who.partition("@")[2])  # another machine: its pid is not ours
     return EnvironmentLock(store, scope, who=who, operation=operation, now=now, pid=pid,
                            **kw)  # type: ignore[arg-type]
 
@@ -55,7 +58,7 @@ def test_acquire_then_release_frees_the_lock(store: ParameterStore, scope: Scope
     record = lock.acquire()
     assert lock.holder() == record
     assert (record.who, record.operation, record.commit) == ("deploy@build-01", "deploy", "abc123")
-    assert (record.created, record.expires) == ("2026-11-25T10:42:00Z", "2026-11-25T11:42:00Z")
+    assert (record.created, record.expires) == ("2026-11-25T10:42:00Z", "2026-11-25T10:47:00Z")
     assert lock.release() is True
     assert lock.holder() is None
     assert store.get(scope.parameter("lock")) is None
@@ -75,15 +78,87 @@ def test_second_acquire_is_refused_naming_holder_operation_and_since(
     assert "deploy@build-01" in str(held) and "(deploy)" in str(held)
 
 
-def test_a_lock_past_its_lease_is_reported_stale_but_not_broken(
+def test_a_lock_elsewhere_is_held_until_its_lease_runs_out_then_taken_over_with_a_note(
         store: ParameterStore, scope: Scope, now: Now) -> None:
     first = lock_for(store, scope, now, lease_seconds=60)
     record = first.acquire()
-    now.advance(61)
+    now.advance(59)
     with pytest.raises(LockHeld) as caught:
         lock_for(store, scope, now, who="ops@laptop").acquire()
-    assert caught.value.stale is True and "stale" in str(caught.value)
-    assert first.holder() == record  # broken only on request
+    assert caught.value.stale is False and "--lock-wait" in str(caught.value)
+    assert first.holder() == record
+    now.advance(2)
+    notes: list[str] = []
+    second = lock_for(store, scope, now, who="ops@laptop", on_note=notes.append)
+    taken = second.acquire()
+    assert second.taken_over == record and second.holder() == taken
+    assert len(notes) == 1 and "deploy@build-01" in notes[0] and "lease ran out" in notes[0]
+    assert first.release() is False  # the old holder cannot delete its successor's lock
+
+
+def test_a_dead_holder_on_this_host_is_stale_at_once(store: ParameterStore, scope: Scope,
+                                                     now: Now) -> None:
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()  # a pid that existed and is gone (reaped)
+    host = socket.gethostname()
+    dead = lock_for(store, scope, now, who=f"ci@{host}", pid=child.pid, host=host)
+    record = dead.acquire()
+    notes: list[str] = []
+    again = lock_for(store, scope, now, who=f"ci@{host}", host=host, pid=os.getpid(),
+                     on_note=notes.append)
+    again.acquire()  # the lease has minutes left: the dead pid alone makes it stale
+    assert again.taken_over == record
+    assert f"process {child.pid}" in notes[0] and "no longer running" in notes[0]
+
+
+def test_a_live_holder_on_this_host_is_not_taken_over(store: ParameterStore, scope: Scope,
+                                                      now: Now) -> None:
+    host = socket.gethostname()
+    lock_for(store, scope, now, who=f"ci@{host}", pid=os.getpid(), host=host).acquire()
+    other = lock_for(store, scope, now, who=f"ci@{host}", pid=os.getpid(), host=host)
+    with pytest.raises(LockHeld):
+        other.acquire()  # same pid, another run: the token tells them apart
+    assert other.holder_alive() is not None
+
+
+def test_a_reused_pid_is_not_the_holder(store: ParameterStore, scope: Scope, now: Now) -> None:
+    host = socket.gethostname()
+    held = lock_for(store, scope, now, who=f"ci@{host}", pid=os.getpid(), host=host)
+    record = held.acquire()
+    store.put(scope.parameter("lock"), LockRecord(**{
+        **record.__dict__, "pid_start": "1"}).to_json())  # this pid, but another start
+    assert lock_for(store, scope, now, who=f"ci@{host}", host=host).holder_alive() is None
+
+
+def test_a_lost_put_parameter_answer_still_leaves_the_lock_ours(
+        aws: Clients, store: ParameterStore, scope: Scope, now: Now) -> None:
+    from argos_cloud.sandbox.faults import Faults
+
+    Faults().attach(aws).lose("PutParameter")  # SSM made it; the answer never came
+    lock = lock_for(store, scope, now)
+    record = lock.acquire()
+    assert lock.holder() == record and lock.record == record
+    assert lock.release() is True and lock.holder() is None
+
+
+def test_a_retried_put_parameter_that_finds_our_lock_is_ours(store: ParameterStore,
+                                                             scope: Scope, now: Now) -> None:
+    lock = lock_for(store, scope, now)
+
+    class RetriedStore:  # botocore retried after a dropped answer: ParameterAlreadyExists
+        def __getattr__(self, name: str) -> object:
+            return getattr(store, name)
+
+        def create(self, name: str, value: str, **kw: object) -> bool:
+            store.create(name, value, **kw)  # type: ignore[arg-type]
+            return False
+
+    lock._store = RetriedStore()  # type: ignore[assignment]
+    record = lock.acquire()
+    assert lock.holder() == record
 
 
 def test_break_lock_clears_it_and_returns_the_old_record(
@@ -175,6 +250,23 @@ def test_the_context_manager_releases_even_on_error(store: ParameterStore, scope
     assert lock.holder() is None
 
 
+def test_the_heartbeat_keeps_the_lease_fresh_while_the_run_works(
+        store: ParameterStore, scope: Scope) -> None:
+    lock = EnvironmentLock(store, scope, who="ci@elsewhere", operation="commission",
+                           lease_seconds=3, host="elsewhere", heartbeat=True)  # beats each 1 s
+    first = lock.acquire()
+    try:
+        for _ in range(100):  # wait for a beat, without asserting any timing
+            current = lock.holder()
+            if current is not None and current.expires != first.expires:
+                break
+            threading.Event().wait(0.1)
+        assert current is not None and current.expires > first.expires
+        assert current.token == first.token
+    finally:
+        assert lock.release() is True
+
+
 def test_refresh_extends_our_lease_and_fails_once_broken(store: ParameterStore, scope: Scope,
                                                          now: Now) -> None:
     lock = lock_for(store, scope, now, lease_seconds=600)
@@ -194,7 +286,7 @@ def test_an_unreadable_lock_still_blocks_and_can_be_broken(store: ParameterStore
     lock = lock_for(store, scope, now)
     with pytest.raises(LockHeld) as caught:
         lock.acquire()
-    assert caught.value.holder == "unknown" and caught.value.stale is True
+    assert caught.value.holder == "unknown"
     assert lock.break_lock() is not None
     lock.acquire()
 
@@ -236,8 +328,11 @@ def test_the_lock_parameter_is_tagged_with_its_scope(aws: Clients, store: Parame
 
 def test_lock_record_round_trips_through_json() -> None:
     record = LockRecord(who="a@b", operation="deploy", created="2026-01-01T00:00:00Z",
-                        expires="2026-01-01T01:00:00Z", pid=7, commit=None)
+                        expires="2026-01-01T01:00:00Z", pid=7, commit=None, token="t0",
+                        host="b", pid_start="123")
     assert LockRecord.from_json(record.to_json()) == record
+    old = '{"who": "a@b", "operation": "deploy", "created": "x", "expires": "y", "pid": 7}'
+    assert LockRecord.from_json(old).host == "b"  # records of earlier versions still read
     with pytest.raises(ValueError):
         LockRecord.from_json('{"who": "a@b"}')
 

@@ -64,7 +64,10 @@ def test_a_held_lock_refuses_commission_naming_the_holder(cli, moto_server: str)
     assert ran.status == 3
     assert "deploy@build-01" in ran.stderr and "(deploy)" in ran.stderr
     assert cli("--output", "json", "qa", "status").json()["lock"]["who"] == "deploy@build-01"
-    ran = cli("--yes", "qa", "commission", "--break-lock")
+    ran = cli("--yes", "qa", "commission", "--break-lock")  # its holder (this pid) is alive
+    assert ran.status == 3 and "deploy@build-01" in ran.stderr and "--force" in ran.stderr
+    assert cli("qa", "commission", "--break-lock", stdin="n\n").status == 3  # asked: no
+    ran = cli("--yes", "qa", "commission", "--break-lock", "--force")
     assert ran.status == 0, ran.stderr
     assert "broke the lock held by deploy@build-01" in ran.stdout
 

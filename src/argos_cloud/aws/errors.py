@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
-from argos_cloud.errors import AwsError
+from argos_cloud.errors import ArgosError, AwsError, OperationFailed
 
 NOT_FOUND_CODES = frozenset({
     "InvalidInstanceID.NotFound", "InvalidGroup.NotFound", "InvalidVolume.NotFound",
@@ -14,6 +15,42 @@ NOT_FOUND_CODES = frozenset({
     "NoSuchEntity", "ParameterNotFound", "LoadBalancerNotFound", "TargetGroupNotFound",
     "ListenerNotFound", "NoSuchBucket", "ValidationError", "InvalidAMIID.Unavailable",
 })
+
+
+READ_PREFIXES = ("Describe", "Get", "List")
+
+
+class AnswerLost(RuntimeError):
+    """AWS carried out a call, but its answer never reached us (raised by test hooks)."""
+
+
+def is_lost_answer(e: BaseException) -> bool:
+    """True when the request may have been carried out but no answer came back.
+
+    A closed connection or a read timeout after sending; never a connect error
+    (nothing was sent) and never an AWS error answer (that is an answer).
+    """
+    from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
+
+    return isinstance(e, AnswerLost | ConnectionClosedError | ReadTimeoutError)
+
+
+def is_mutating(operation: str) -> bool:
+    return not operation.startswith(READ_PREFIXES)
+
+
+def no_blind_retry(caught_exception: BaseException | None = None, operation: Any = None,
+                   **_: Any) -> None:
+    """`needs-retry` hook: a write whose answer was lost is not re-sent blindly.
+
+    botocore would resend it (a second snapshot, a second instance: moto and some
+    AWS APIs have no client token). Raising here hands the lost answer to the
+    caller, which looks up what AWS did before acting again.
+    """
+    name = str(getattr(operation, "name", ""))
+    if caught_exception is not None and is_mutating(name) and is_lost_answer(
+            caught_exception):
+        raise caught_exception
 
 
 def error_code(e: BaseException) -> str:
@@ -35,8 +72,73 @@ def is_not_found(e: BaseException) -> bool:
     return code in NOT_FOUND_CODES or code.endswith(".NotFound") or code.endswith("NotFound")
 
 
+CREDENTIAL_ERRORS = ("NoCredentialsError", "PartialCredentialsError", "SSOTokenLoadError",
+                     "UnauthorizedSSOTokenError", "TokenRetrievalError",
+                     "CredentialRetrievalError", "NoAuthTokenError", "SSOError")
+CONNECT_ERRORS = ("EndpointConnectionError", "ConnectTimeoutError", "ProxyConnectionError",
+                  "SSLError")
+
+
+class NoCredentials(OperationFailed):
+    """No AWS credentials anywhere in the chain: the message names the ways to give them."""
+
+
+class NotAws(OperationFailed):
+    """The endpoint cannot be reached, or something that is not AWS answered."""
+
+
+def not_aws_answer(e: BaseException) -> str | None:
+    """What answered, when the answer is not an AWS one (an HTML page, no error code)."""
+    if type(e).__name__ == "ResponseParserError":
+        return "a reply that is not an AWS document"
+    response: Any = getattr(e, "response", None)
+    if not isinstance(response, dict):
+        return None
+    error = response.get("Error") or {}
+    code, message = str(error.get("Code", "")), str(error.get("Message", ""))
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode", "?")
+    html = message.lstrip().startswith("<")
+    if not (code in ("", "Unknown") or (code.isdigit() and (html or not message))):
+        return None
+    headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    html = html or "html" in str(headers.get("content-type", "")).lower()
+    found = re.search(r"<title>\s*(.*?)\s*</title>", message, re.I | re.S)
+    head = response.get("head")  # an XML parser's reading of an HTML page
+    title = found.group(1) if found else (
+        str(head.get("title") or "") if isinstance(head, dict) else "")
+    if title:
+        what = f"an HTML page titled {' '.join(title.split())[:80]!r}"
+    else:
+        what = "an HTML page" if html else "an answer without an AWS error code"
+    return f"HTTP {status}, {what}"
+
+
+def explain(e: BaseException, endpoint: str | None, region: str | None = None) -> ArgosError | None:
+    """A one-line error a user can act on, for failures that are not AWS's answer."""
+    name = type(e).__name__
+    where = endpoint or (f"the AWS endpoint of {region}" if region else "the AWS endpoint")
+    if name in CREDENTIAL_ERRORS:
+        return NoCredentials(
+            f"no usable AWS credentials ({e}): pass --profile NAME (or set 'profile' in the "
+            "config), run 'aws sso login --profile NAME', or set AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) in the environment")
+    if name in CONNECT_ERRORS:
+        kwargs: Any = getattr(e, "kwargs", {}) or {}
+        url = str(kwargs.get("endpoint_url") or where)
+        reason = kwargs.get("error")
+        why = str(reason).rpartition(": ")[2] if reason else str(e)
+        return NotAws(f"cannot reach {url}: {why}")
+    what = not_aws_answer(e)
+    if what:
+        return NotAws(f"{where} did not answer as AWS: {what}")
+    return None
+
+
 def as_aws_error(operation: str, e: BaseException) -> AwsError:
     """A one-line AwsError from a botocore error (ClientError or otherwise)."""
+    what = not_aws_answer(e)
+    if what:
+        return AwsError(operation, "NotAws", f"the endpoint did not answer as AWS: {what}")
     code = error_code(e) or type(e).__name__
     response: Any = getattr(e, "response", None)
     message = str(e)

@@ -126,6 +126,9 @@ def make_clients(*, region: str | None, endpoint_url: str | None = None,
         raise BadInput("no AWS region: set 'region' in the config or AWS_REGION")
     moto = sandbox or answers_as_moto(endpoint)
     hosts = moto and hosts_sandbox(endpoint)
+    from argos_cloud.aws.errors import no_blind_retry
+
+    session.events.register_first("needs-retry", no_blind_retry)
     # On the hosts sandbox instances boot and commands run: their results are proof.
     return Clients(session=session, region=resolved, endpoint_url=endpoint,
                    emulated=moto and not hosts, hosts=hosts)

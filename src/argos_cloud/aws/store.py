@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from argos_cloud.aws.errors import as_aws_error, error_code
+from argos_cloud.aws.errors import as_aws_error, error_code, is_lost_answer
 from argos_cloud.model.names import tag_list
 
 log = logging.getLogger(__name__)
@@ -42,8 +42,13 @@ class ParameterStore:
         except ClientError as e:
             if error_code(e) == "ParameterAlreadyExists":
                 log.debug("ssm parameter %s already exists", name)
-                return False
+                # our own write whose first answer was lost (the retry found it)?
+                return self.get(name, decrypt=secure) == value
             raise as_aws_error("ssm.PutParameter", e) from e
+        except Exception as e:
+            if not is_lost_answer(e):
+                raise
+            return self.get(name, decrypt=secure) == value  # made, or not: read it back
         log.debug("ssm parameter %s created", name)
         return True
 
@@ -51,14 +56,26 @@ class ParameterStore:
             tags: Mapping[str, str] | None = None) -> None:
         """Create or overwrite `name`; tags go on separately (SSM refuses Tags with Overwrite)."""
         try:
-            self._ssm.put_parameter(Name=name, Value=value, Overwrite=True,
-                                    Type="SecureString" if secure else "String")
+            self._put(name, value, secure)
             if tags:
                 self._ssm.add_tags_to_resource(ResourceType="Parameter", ResourceId=name,
                                                Tags=tag_list(dict(tags)))
         except ClientError as e:
             raise as_aws_error("ssm.PutParameter", e) from e
         log.debug("ssm parameter %s written", name)
+
+    def _put(self, name: str, value: str, secure: bool) -> None:
+        """Overwrite; a lost answer is checked by reading back, and sent again if absent."""
+        for attempt in range(3):
+            try:
+                self._ssm.put_parameter(Name=name, Value=value, Overwrite=True,
+                                        Type="SecureString" if secure else "String")
+                return
+            except Exception as e:
+                if not is_lost_answer(e) or attempt == 2:
+                    raise
+                if self.get(name, decrypt=secure) == value:
+                    return
 
     def get(self, name: str, *, decrypt: bool = False) -> str | None:
         """The value of `name`, or None when it does not exist."""
@@ -78,6 +95,10 @@ class ParameterStore:
             if error_code(e) == "ParameterNotFound":
                 return False
             raise as_aws_error("ssm.DeleteParameter", e) from e
+        except Exception as e:
+            if not is_lost_answer(e) or self.get(name) is not None:
+                raise
+            return True  # it went; only the answer was lost
         log.debug("ssm parameter %s deleted", name)
         return True
 
@@ -104,6 +125,10 @@ class ParameterStore:
                 reply = self._ssm.delete_parameters(Names=batch)
             except ClientError as e:
                 raise as_aws_error("ssm.DeleteParameters", e) from e
+            except Exception as e:  # a lost answer: delete_parameters is safe to repeat
+                if not is_lost_answer(e):
+                    raise
+                reply = self._ssm.delete_parameters(Names=batch)
             deleted.extend(str(n) for n in reply.get("DeletedParameters", []))
         log.debug("ssm deleted %d parameter(s)", len(deleted))
         return deleted

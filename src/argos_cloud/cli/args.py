@@ -6,6 +6,7 @@ Kept free of heavy imports so that `--help` starts fast.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,6 +77,49 @@ class Arguments:
     profile: str | None = None
     help: bool = False
     options: dict[str, object] = field(default_factory=dict)
+    endpoint: str | None = None  # where AWS is reached, once known: named in errors
+    region: str | None = None
+
+
+PARALLEL = (1, 16)
+LOCK_WAIT = (0, 86400)
+HISTORY_LIMIT = (1, 1000)
+LOCKING_COMMANDS = ("commission", "deploy", "rollback", "decommission", "clean")
+
+
+def int_in(flag: str, low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: an integer within [low, high], else BadInput naming the range."""
+    def parse_int(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise BadInput(f"{flag}: '{text}' is not a whole number ({low} to {high})") from None
+        if not low <= value <= high:
+            raise BadInput(f"{flag}: {value} is out of range: give {low} to {high}")
+        return value
+    return parse_int
+
+
+def git_ref(text: str) -> str:
+    """An argparse type: a valid git ref name or a 40-hex commit, on every provider."""
+    from argos_cloud.config.schema import git_ref_problem
+
+    problem = git_ref_problem(text)
+    if problem:
+        raise BadInput(f"--ref: {text!r} {problem}: give a branch, a tag or a 40-hex commit")
+    return text
+
+
+def batch_spec(text: str) -> str:
+    """An argparse type: N (1 to 1000 instances) or N% (1 to 100)."""
+    import re
+
+    match = re.fullmatch(r"(\d+)(%?)", text.strip())
+    high = 100 if match and match.group(2) else 1000
+    if match is None or not 1 <= int(match.group(1)) <= high:
+        raise BadInput(f"--batch: '{text}' is out of range: give N (1 to 1000 instances) "
+                       "or N% (1 to 100%)")
+    return text.strip()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -119,20 +163,30 @@ def _extract_globals(argv: list[str], into: Arguments) -> list[str]:
 def _command_parser(program: str, command: str) -> _Parser:
     p = _Parser(prog=f"{program} ENV {command}", add_help=True,
                 description=ENV_COMMANDS.get(command, ""))
-    if command in ("commission", "deploy", "rollback", "decommission", "clean"):
+    if command in LOCKING_COMMANDS:
         p.add_argument("--break-lock", action="store_true",
-                       help="clear a stale lock before starting")
+                       help="break the lock first; a live holder's only after confirmation "
+                            "(with --yes only together with --force)")
+        p.add_argument("--lock-wait", type=int_in("--lock-wait", *LOCK_WAIT), default=0,
+                       metavar="SECONDS",
+                       help="wait up to SECONDS for a live holder instead of failing")
+    if command in ("commission", "deploy", "rollback", "decommission", "unlock"):
+        p.add_argument("--force", action="store_true",
+                       help="with --yes: break a lock whose holder is still alive")
     if command == "commission":
-        p.add_argument("--parallel", type=int, default=4, help="steps run at once (1-16)")
+        p.add_argument("--parallel", type=int_in("--parallel", *PARALLEL), default=4,
+                       help="steps run at once (1-16)")
     if command == "deploy":
-        p.add_argument("--ref", help="commit, branch or tag (default: the config's ref)")
+        p.add_argument("--ref", type=git_ref,
+                       help="commit, branch or tag (default: the config's ref)")
         p.add_argument("--roles", nargs="+", choices=["app", "worker"],
                        default=["app", "worker"])
-        p.add_argument("--batch", default="50%", help="instances per batch: N or N%%")
+        p.add_argument("--batch", type=batch_spec, default="50%",
+                       help="instances per batch: N or N%%")
     if command == "rollback":
         p.add_argument("--roles", nargs="+", choices=["app", "worker"],
                        default=["app", "worker"])
-        p.add_argument("--batch", default="50%")
+        p.add_argument("--batch", type=batch_spec, default="50%")
     if command == "decommission":
         p.add_argument("--delete-image", action="store_true",
                        help="also delete the project's image (shared by environments)")
@@ -142,7 +196,8 @@ def _command_parser(program: str, command: str) -> _Parser:
         p.add_argument("--force", action="store_true",
                        help="clean even while launch templates still use the image")
     if command == "history":
-        p.add_argument("--limit", type=int, default=20)
+        p.add_argument("--limit", type=int_in("--limit", *HISTORY_LIMIT), default=20,
+                       help="entries shown (1-1000)")
         p.add_argument("--offline", action="store_true", help="read the local copy only")
     return p
 

@@ -18,10 +18,9 @@ def main(argv: Sequence[str], env: Environment) -> int:
     try:
         args = parse(list(argv), env.program)
     except ArgosError as e:
-        write_error(env.stdout if json_mode else env.stderr, json_mode, str(e),
+        hint = "" if json_mode else f" (see '{env.program} --help')"  # one line, still
+        write_error(env.stdout if json_mode else env.stderr, json_mode, f"{e}{hint}",
                     int(e.exit_status))
-        if not json_mode:
-            env.stderr.write(f"(see '{env.program} --help')\n")
         return int(e.exit_status)
     except SystemExit as e:  # argparse printed a command's -h
         return int(e.code or 0)
@@ -42,8 +41,13 @@ def main(argv: Sequence[str], env: Environment) -> int:
         write_error(env.stderr, False, "interrupted; re-run the command to resume", 130)
         return int(ExitStatus.INTERRUPTED)
     except Exception as e:  # an AWS error not mapped by a kind: still one line
-        from argos_cloud.aws.errors import as_aws_error, error_code
+        from argos_cloud.aws.errors import as_aws_error, error_code, explain
 
+        known = explain(e, args.endpoint, args.region)
+        if known is not None:
+            write_error(env.stdout if args.output == "json" else env.stderr,
+                        args.output == "json", str(known), int(known.exit_status))
+            return int(known.exit_status)
         if error_code(e):
             err = as_aws_error("AWS", e)
             write_error(env.stdout if args.output == "json" else env.stderr,

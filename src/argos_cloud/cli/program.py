@@ -46,8 +46,15 @@ def _session(args: Arguments, env: Environment, view: View, config: Path) -> Any
     from argos_cloud.workflows.session import open_session
 
     assert args.environment is not None
+    from argos_cloud.config import load_environment
+
+    spec = load_environment(config, args.environment, profile=args.profile,
+                            environ=env.environ)
+    args.endpoint = spec.endpoint_url or env.environ.get("AWS_ENDPOINT_URL") or None
+    args.region = spec.region
     session = open_session(config, args.environment, profile=args.profile,
                            environ=env.environ)
+    args.endpoint = session.clients.endpoint_url or args.endpoint
     hook = ProgressHook(view)
     session.on_event = hook.progress
     return session, hook
@@ -74,11 +81,34 @@ def confirm(args: Arguments, env: Environment, view: View, question: str,
         raise Refused("confirmation declined")
 
 
-def _break_lock_if_asked(args: Arguments, session: Any, view: View) -> None:
+def _lock_options(args: Arguments, env: Environment, view: View, session: Any) -> None:
+    """--lock-wait for the run's lock, then --break-lock under its rule.
+
+    A stale holder needs no flag (the run takes it over). A live one (its
+    process runs here, or its lease has not run out) is broken only after a
+    confirmation naming it; under --yes only with --force as well.
+    """
+    session.lock_wait = float(str(args.options.get("lock_wait") or 0))
     if args.options.get("break_lock"):
-        old = session.lock("unlock").break_lock()
-        if old is not None:
-            view.line(f"broke the lock held by {old.who} ({old.operation}) since {old.created}")
+        _break(args, env, view, session)
+
+
+def _break(args: Arguments, env: Environment, view: View, session: Any) -> bool:
+    lock = session.lock("break-lock")
+    holder = lock.holder()
+    if holder is None:
+        return False
+    if lock.holder_alive() is not None:
+        if args.yes and not args.options.get("force"):
+            raise Refused(f"the lock of {session.spec.name} is held by {holder.describe()}, "
+                          f"which is still alive (lease until {holder.expires}): not broken "
+                          "under --yes without --force")
+        confirm(args, env, view, f"The lock is held by {holder.describe()}, which is still "
+                "alive. Break it?")
+    old = lock.break_lock()
+    if old is not None:
+        view.line(f"broke the lock held by {old.describe()}")
+    return old is not None
 
 
 def _plan(args: Arguments, env: Environment, view: View, config: Path) -> ExitStatus:
@@ -96,8 +126,8 @@ def _commission(args: Arguments, env: Environment, view: View, config: Path) -> 
     from argos_cloud.workflows.commission import CommissionFailed, execute, prepare
 
     session, _ = _session(args, env, view, config)
-    _break_lock_if_asked(args, session, view)
-    prepared = prepare(session)
+    prepared = prepare(session)  # every check by reading comes before any write
+    _lock_options(args, env, view, session)
     view.notes(session.notes)
     view.show_plan(prepared.plan)
     if prepared.plan.empty:
@@ -153,10 +183,9 @@ def _unlock(args: Arguments, env: Environment, view: View, config: Path) -> Exit
         view.line(f"{session.spec.name} is not locked.")
         view.document({"environment": session.spec.name, "broken": None})
         return ExitStatus.OK
-    confirm(args, env, view, f"Break the lock held by {holder.who} ({holder.operation}) "
-            f"since {holder.created}?")
-    session.lock("unlock").break_lock()
-    view.line(f"broke the lock held by {holder.who} ({holder.operation}).")
+    if session.lock("unlock").holder_alive() is None:  # a live holder is asked about in _break
+        confirm(args, env, view, f"Break the lock held by {holder.describe()}?")
+    _break(args, env, view, session)
     view.document({"environment": session.spec.name,
                    "broken": {"who": holder.who, "operation": holder.operation,
                               "since": holder.created}})
@@ -173,7 +202,7 @@ def _delegate(module: str, function: str) -> Any:
                 raise NotBuilt(args.command) from None
             raise
         session, hook = _session(args, env, view, config)
-        _break_lock_if_asked(args, session, view)
+        _lock_options(args, env, view, session)
         result: ExitStatus = getattr(mod, function)(args, env, view, session, hook)
         return result
     return handler

@@ -125,6 +125,28 @@ def _config_error(path: Path, name: str, override: Mapping[str, Any], e: Validat
     return ConfigError(str(path), key, message)
 
 
+PUBLIC_KEY_TYPES = ("ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
+                    "ecdsa-sha2-nistp521")
+
+
+def _looks_like_public_key(path: Path) -> bool:
+    """One line `type base64 [comment]` of a type EC2 imports (moto crashes on others)."""
+    import base64
+    import binascii
+
+    try:
+        parts = path.read_text(encoding="utf-8", errors="replace").split()
+    except OSError:
+        return False
+    if len(parts) < 2 or parts[0] not in PUBLIC_KEY_TYPES:
+        return False
+    try:
+        base64.b64decode(parts[1], validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
 def _resolve_files(spec: EnvironmentSpec, path: Path, name: str,
                    override: Mapping[str, Any]) -> EnvironmentSpec:
     """Make the files the config names absolute, and refuse any that is missing."""
@@ -135,11 +157,16 @@ def _resolve_files(spec: EnvironmentSpec, path: Path, name: str,
             return None
         resolved = value if value.is_absolute() else root / value
         ok = resolved.is_dir() if directory else resolved.is_file()
+        where = (f"environments.{name}.{section}.{key}"
+                 if key in override.get(section, {}) else f"{section}.{key}")
         if not ok:
-            where = (f"environments.{name}.{section}.{key}"
-                     if key in override.get(section, {}) else f"{section}.{key}")
             raise ConfigError(str(path), where, f"no such {'folder' if directory else 'file'}"
                               f" '{value}'")
+        if not os.access(resolved, os.R_OK | (os.X_OK if directory else 0)):
+            raise ConfigError(str(path), where, f"cannot read '{value}' (permission denied)")
+        if section == "ssh" and key == "public_key" and not _looks_like_public_key(resolved):
+            raise ConfigError(str(path), where, f"'{value}' is not an OpenSSH public key "
+                              "(expected 'ssh-ed25519 …', 'ssh-rsa …' or 'ecdsa-sha2-… …')")
         return resolved
 
     source = spec.source.model_copy(update={

@@ -6,11 +6,20 @@ merged with `[environments.<name>]`, paths resolved against the file's folder.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
 ROLES = ("master", "database", "broker", "app", "worker")
 
@@ -21,6 +30,37 @@ COMMAND_WORDS = frozenset({
 })
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
+COMMIT = re.compile(r"[0-9a-fA-F]{40}")
+REF_CHARS = re.compile(r"[A-Za-z0-9._/+@-]+")  # no shell metacharacters, spaces or controls
+MAX_REF_LENGTH = 255
+
+
+def git_ref_problem(ref: str) -> str | None:
+    """Why `ref` is not a 40-hex commit or a valid git ref name (check-ref-format), or None.
+
+    Stricter than git on characters: anything a shell would read as syntax is refused,
+    and a leading '-' (it would be an option to git) too.
+    """
+    if COMMIT.fullmatch(ref):
+        return None
+    if not ref:
+        return "is empty"
+    if len(ref) > MAX_REF_LENGTH:
+        return f"is longer than {MAX_REF_LENGTH} characters"
+    if ref.startswith("-"):
+        return "starts with '-'"
+    if not REF_CHARS.fullmatch(ref):
+        bad = sorted({c for c in ref if not REF_CHARS.fullmatch(c)})
+        return f"has characters a ref name cannot hold: {' '.join(repr(c) for c in bad)}"
+    if ref == "@" or "@{" in ref or ".." in ref or "//" in ref:
+        return "is not a valid git ref name ('@', '@{', '..' or '//')"
+    if ref.startswith("/") or ref.endswith(("/", ".")):
+        return "is not a valid git ref name (it starts with '/' or ends with '/' or '.')"
+    if any(part.startswith(".") or part.endswith(".lock") for part in ref.split("/")):
+        return "is not a valid git ref name (a part starts with '.' or ends with '.lock')"
+    return None
+
+
 
 
 def validate_environment_name(name: str) -> str | None:
@@ -57,6 +97,14 @@ class SourceConfig(_Strict):
 
     repository: str = Field(min_length=1)
     ref: str = Field(default="main", min_length=1)
+
+    @field_validator("ref")
+    @classmethod
+    def _ref_is_a_ref(cls, ref: str) -> str:
+        problem = git_ref_problem(ref)
+        if problem:
+            raise ValueError(f"{ref!r} {problem}: give a branch, a tag or a 40-hex commit")
+        return ref
     config_template: Path
     celery_config_template: Path
     deploy_key: Path | None = None
@@ -73,14 +121,19 @@ class SshConfig(_Strict):
     public_key: Path | None = None
     cidrs: tuple[str, ...] = ()
 
-    @model_validator(mode="after")
-    def _cidrs_are_narrow(self) -> SshConfig:
-        for cidr in self.cidrs:
-            if not re.match(r"^[0-9a-f:.]+/\d{1,3}$", cidr):
-                raise ValueError(f"'{cidr}' is not a CIDR block")
-            if cidr.endswith("/0"):
+    @field_validator("cidrs")
+    @classmethod
+    def _cidrs_are_narrow(cls, cidrs: tuple[str, ...]) -> tuple[str, ...]:
+        for cidr in cidrs:
+            try:  # v4 or v6; host bits set (10.0.0.1/24) are AWS's error too
+                network = ipaddress.ip_network(cidr, strict=True)
+            except ValueError as e:
+                raise ValueError(f"'{cidr}' is not a CIDR block ({e})") from None
+            if "/" not in cidr:
+                raise ValueError(f"'{cidr}' is not a CIDR block (no /prefix length)")
+            if network.prefixlen == 0:
                 raise ValueError(f"'{cidr}' opens SSH to the whole internet")
-        return self
+        return cidrs
 
 
 class NetworkConfig(_Strict):

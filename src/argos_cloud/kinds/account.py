@@ -6,7 +6,7 @@ import fnmatch
 import hashlib
 from typing import TYPE_CHECKING, Any
 
-from argos_cloud.aws.errors import as_aws_error, error_code
+from argos_cloud.aws.errors import as_aws_error, error_code, explain
 from argos_cloud.config import EnvironmentSpec
 from argos_cloud.errors import BadInput, OperationFailed
 from argos_cloud.model.facts import Facts
@@ -118,6 +118,21 @@ def read_network(clients: Clients, spec: EnvironmentSpec) -> tuple[str, str, lis
     return vpc["VpcId"], vpc.get("CidrBlock", "10.0.0.0/8"), pairs
 
 
+def check_instance_types(clients: Clients, spec: EnvironmentSpec) -> None:
+    """Every role's instance type is offered in the region: one read, before any write."""
+    from argos_cloud.config.schema import ROLES
+
+    wanted = {role: spec.role(role).instance_type for role in ROLES}
+    pages = clients.ec2.get_paginator("describe_instance_type_offerings").paginate(
+        LocationType="region",
+        Filters=[{"Name": "instance-type", "Values": sorted(set(wanted.values()))}])
+    offered = {o["InstanceType"] for page in pages for o in page["InstanceTypeOfferings"]}
+    for role, kind in wanted.items():
+        if kind not in offered:
+            raise BadInput(f"{spec.config_path}: {role}.instance_type: '{kind}' is not "
+                           f"offered in {clients.region}")
+
+
 def read_facts(clients: Clients, spec: EnvironmentSpec, states_digest: str,
                notes: list[str] | None = None) -> Facts:
     """Everything the model needs from AWS, in a handful of read calls."""
@@ -125,9 +140,13 @@ def read_facts(clients: Clients, spec: EnvironmentSpec, states_digest: str,
         account = clients.account_id()
         vpc_id, cidr, subnets = read_network(clients, spec)
         base = resolve_base_ami(clients, spec, notes)
+        check_instance_types(clients, spec)
     except (BadInput, OperationFailed):
         raise
     except Exception as e:
+        known = explain(e, clients.endpoint_url, clients.region)
+        if known is not None:
+            raise known from e
         if error_code(e):
             raise as_aws_error("reading the account's network and images", e) from e
         raise

@@ -199,11 +199,22 @@ def _launch(ctx: Context, want: Resource, address: str) -> str:
     private_ip = raw.get("PrivateIpAddress")
     ctx.outputs.set(address, instance_id, private_ip=private_ip)
     if want.role == "master" and private_ip:
-        ctx.clients.ssm.put_parameter(Name=ctx.scope.parameter("master-address"),
-                                      Value=str(private_ip), Type="String", Overwrite=True)
+        _publish_master_address(ctx, str(private_ip))
     if want.spec.get("data_volume"):
         _attach_data_volume(ctx, want, instance_id)
     return instance_id
+
+
+def _publish_master_address(ctx: Context, private_ip: str) -> None:
+    """Minions read the master's address from SSM (provision/userdata.py)."""
+    ctx.clients.ssm.put_parameter(Name=ctx.scope.parameter("master-address"),
+                                  Value=private_ip, Type="String", Overwrite=True)
+
+
+def adopt(ctx: Context, want: Resource, have: Actual) -> None:
+    """An instance found after a lost answer: finish what its launch would have done."""
+    if want.role == "master" and have.attrs.get("private_ip"):
+        _publish_master_address(ctx, str(have.attrs["private_ip"]))
 
 
 def _describe_volume(ctx: Context, volume_id: str) -> dict[str, Any]:

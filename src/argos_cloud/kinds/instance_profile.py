@@ -85,9 +85,21 @@ def apply(ctx: Context, change: Change) -> str:
                  RoleName=other)
     if role not in held:
         ctx.progress(change.address, f"adding role {role}")
-        iam.add_role_to_instance_profile(InstanceProfileName=want.name, RoleName=role)
+        _add_role(iam, want.name, role)
     ctx.outputs.set(change.address, want.name, arn=profile["Arn"])
     return want.name
+
+
+def _add_role(iam: Any, profile: str, role: str) -> None:
+    """Add the role; LimitExceeded when the role is already there (a resend) counts as done."""
+    try:
+        iam.add_role_to_instance_profile(InstanceProfileName=profile, RoleName=role)
+    except Exception as e:
+        if error_code(e) != "LimitExceeded":
+            raise
+        held = iam.get_instance_profile(InstanceProfileName=profile)["InstanceProfile"]
+        if role not in [r["RoleName"] for r in held.get("Roles", [])]:
+            raise
 
 
 def _create(ctx: Context, want: Resource) -> None:

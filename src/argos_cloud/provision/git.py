@@ -14,10 +14,19 @@ import subprocess
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from argos_cloud.config.schema import git_ref_problem as ref_problem
 from argos_cloud.errors import BadInput, OperationFailed
 
 COMMIT = re.compile(r"[0-9a-fA-F]{40}")
 Runner = Callable[..., Any]  # subprocess.run's shape
+
+
+def check_ref(ref: str, where: str = "--ref") -> str:
+    """`ref` itself when valid; BadInput naming `where` otherwise."""
+    problem = ref_problem(ref)
+    if problem:
+        raise BadInput(f"{where}: {ref!r} {problem}: give a branch, a tag or a 40-hex commit")
+    return ref
 
 
 def is_commit(ref: str) -> bool:
@@ -69,8 +78,7 @@ def resolve_ref(repository: str, ref: str, *, runner: Runner = subprocess.run,
     ref = ref.strip()
     if is_commit(ref):
         return ref.lower()
-    if not ref or ref.startswith("-"):
-        raise BadInput(f"--ref: '{ref}' is not a commit, branch or tag name")
+    check_ref(ref)
     argv = ls_remote_command(repository, ref)
     try:
         done = runner(argv, capture_output=True, text=True, timeout=timeout,

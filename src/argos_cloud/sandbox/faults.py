@@ -20,9 +20,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from argos_cloud.aws.errors import error_response
+from argos_cloud.aws.errors import READ_PREFIXES, AnswerLost, error_response
 
-READ_PREFIXES = ("Describe", "Get", "List")
+__all__ = ["READ_PREFIXES", "AnswerLost", "CallCounter", "Faults", "operation_of"]
 
 
 NOWHERE = "http://127.0.0.1:9/argos-cloud-injected-fault"
@@ -30,10 +30,6 @@ NOWHERE = "http://127.0.0.1:9/argos-cloud-injected-fault"
 
 class HookTarget(Protocol):
     def on(self, event: str, handler: Callable[..., Any], first: bool = False) -> None: ...
-
-
-class AnswerLost(RuntimeError):
-    """Raised after AWS carried out a call: the caller never saw the answer."""
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from argos_cloud.kinds.bundle import UNKNOWN
 from argos_cloud.model.desired import bucket_name, desired_resources
 from argos_cloud.model.facts import Facts
 from argos_cloud.plan.build import build_plan
-from argos_cloud.plan.types import Action, Plan
+from argos_cloud.plan.types import Action, Change, Plan
 from argos_cloud.workflows.session import Session
 
 
@@ -190,15 +190,7 @@ def execute(session: Session, prepared: Prepared, *, hook: Hook | None = None,
         changes = {c.address: c for c in plan.pending}
 
         def run(address: str) -> str:
-            change = changes[address]
-            module = kind_module(change.kind)
-            if change.action is Action.DELETE:
-                assert change.before is not None
-                module.delete(ctx, change.before)
-                return f"deleted {change.before.id}"
-            ident = str(module.apply(ctx, change))
-            ctx.outputs.set(address, ident)
-            return ident
+            return run_step(session, ctx, changes[address])
 
         try:
             result = walk(step_graph(plan), run, limit=max(1, min(parallel, 16)), hook=hook,
@@ -224,6 +216,78 @@ def execute(session: Session, prepared: Prepared, *, hook: Hook | None = None,
                                f"{len(result.skipped)} dependent step(s) skipped; "
                                "run commission again to resume")
     return out
+
+
+LOST_ANSWER_ATTEMPTS = 4
+
+
+def run_step(session: Session, ctx: Context, change: Change) -> str:
+    """Apply one change; after a lost answer, look at what AWS did before acting again.
+
+    A write whose answer was lost may have happened: the kind is read again
+    by tags, the change diffed afresh, and only what is still missing is done
+    (a found resource is adopted, never made twice).
+    """
+    from argos_cloud.aws.errors import is_lost_answer
+
+    for attempt in range(LOST_ANSWER_ATTEMPTS):
+        try:
+            return _apply(ctx, change)
+        except Exception as e:
+            if not is_lost_answer(e) or attempt == LOST_ANSWER_ATTEMPTS - 1:
+                raise
+            ctx.progress(change.address, "an answer was lost: reading what AWS did")
+            fresh = _rediff(session, ctx, change)
+            if fresh is None:
+                return f"done ({change.address} found as wanted)"
+            change = fresh
+    raise AssertionError("unreachable")
+
+
+def _apply(ctx: Context, change: Change) -> str:
+    module = kind_module(change.kind)
+    if change.action is Action.DELETE:
+        assert change.before is not None
+        module.delete(ctx, change.before)
+        return f"deleted {change.before.id}"
+    ident = str(module.apply(ctx, change))
+    ctx.outputs.set(change.address, ident)
+    return ident
+
+
+def _rediff(session: Session, ctx: Context, change: Change) -> Change | None:
+    """The change still needed for `change.address` now, or None when nothing is left."""
+    from dataclasses import replace as replaced
+
+    from argos_cloud.plan.build import REFERENCES
+
+    found = discover(session.clients, session.scope, [change.kind]).by_address()
+    haves = found.get(change.address, [])
+    if change.action is Action.DELETE:
+        assert change.before is not None
+        gone = all(h.id != change.before.id for h in haves)
+        return None if gone else change
+    want = change.after
+    assert want is not None
+    if change.kind == "image":
+        haves = [h for h in haves if h.name == want.name]
+    if not haves:
+        return Change.create(want)
+    have = haves[0]
+    resolved = dict(want.spec)
+    for key in REFERENCES.get(want.kind, ()):  # addresses → the ids this run has
+        ident = ctx.outputs.get(str(want.spec.get(key)))
+        if ident is not None:
+            resolved[key] = ident
+    fresh: Change = replaced(kind_module(want.kind).diff(replaced(want, spec=resolved), have),
+                     after=want)
+    if fresh.action is Action.NOOP:
+        ctx.outputs.set(change.address, have.id, **dict(have.attrs))
+        adopt = getattr(kind_module(want.kind), "adopt", None)  # what the create did besides
+        if adopt is not None:
+            adopt(ctx, want, have)
+        return None
+    return fresh
 
 
 class CommissionFailed(OperationFailed):

@@ -338,6 +338,20 @@ def decommission(session: Session, plan: TeardownPlan, *, hook: Hook | None = No
     guard = threading.Lock()
 
     def run(step: str) -> str:
+        """Each step is safe to repeat (gone = done; a snapshot is looked up by its tags),
+        so a lost answer is met by doing the step again, never by failing the run."""
+        from argos_cloud.aws.errors import is_lost_answer
+
+        for attempt in range(4):
+            try:
+                return run_once(step)
+            except Exception as e:
+                if not is_lost_answer(e) or attempt == 3:
+                    raise
+                ctx.progress(step, "an answer was lost: checking what AWS did")
+        raise AssertionError("unreachable")
+
+    def run_once(step: str) -> str:
         if step == SNAPSHOT_STEP:
             made = [final_snapshot(ctx, v, reason=f"decommission of {session.scope.name(v.role)}, "
                                    f"volume {v.id}") for v in volumes]
@@ -390,7 +404,7 @@ def decommission(session: Session, plan: TeardownPlan, *, hook: Hook | None = No
     kept = [k for k in plan.keeps if not k.startswith(("final snapshot", "the environment's"))]
     kept += [f"final snapshot {s} of the database data volume (tagged role database, "
              f"environment {plan.environment}, and the time)" for s in snapshots]
-    notes = list(plan.notes)
+    notes = list(plan.notes) + [n for n in session.notes if n not in plan.notes]  # lock takeover
     local = journal.local_file
     notes.append("history: this run is recorded in the environment's SSM history" if in_aws
                  else "history: the environment's SSM history was deleted with it; this "

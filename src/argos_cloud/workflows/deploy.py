@@ -27,7 +27,7 @@ from argos_cloud.errors import BadInput, OperationFailed, Refused
 from argos_cloud.kinds import auto_scaling_group, target_group
 from argos_cloud.model.names import Scope
 from argos_cloud.provision import salt_result
-from argos_cloud.provision.git import is_commit, resolve_ref
+from argos_cloud.provision.git import check_ref, is_commit, resolve_ref
 from argos_cloud.workflows.session import DEPLOYED_REF, Session
 
 if TYPE_CHECKING:
@@ -211,7 +211,8 @@ def deploy(session: Session, *, ref: str | None, roles: list[str] | None = None,
            resolve: Callable[[str, str], str] = resolve_ref) -> DeployResult:
     """Deploy `ref` (default: the config's) to `roles`; raises DeployFailed on a bad batch."""
     notes: list[str] = []
-    wanted = ref or session.spec.source.ref
+    wanted = check_ref(ref) if ref is not None else check_ref(session.spec.source.ref,
+                                                               "source.ref")
     commit = _resolve(session, wanted, notes, resolve)
     return _run(session, command, lambda: (commit, wanted, notes), roles, batch, executor, hook)
 

@@ -38,6 +38,7 @@ class Session:
     clock: Clock = field(default_factory=RealClock)
     notes: list[str] = field(default_factory=list)
     on_event: Callable[[str, str], None] = lambda step, message: None
+    lock_wait: float = 0  # --lock-wait: seconds to wait for a live holder
 
     @property
     def scope(self) -> Scope:
@@ -68,7 +69,8 @@ class Session:
         from argos_cloud.engine.lock import EnvironmentLock, who_am_i
 
         return EnvironmentLock(self.store(), self.scope, who=who_am_i(),
-                               operation=operation)
+                               operation=operation, wait_seconds=self.lock_wait,
+                               clock=self.clock, heartbeat=True, on_note=self.note)
 
     def journal(self) -> Journal:
         from argos_cloud.engine.journal import Journal

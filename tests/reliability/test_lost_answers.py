@@ -1,0 +1,85 @@
+"""Lost answers (AWS acted, the answer never came) on every kind of write: one of each, no failure.
+
+Faults are raised from `after-call` hooks, so the call really happened in moto
+before the caller hears of it (shared/research/moto.md, fault injection).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from argos_cloud.aws.session import Clients, make_clients
+from argos_cloud.sandbox.faults import Faults
+from argos_cloud.workflows.commission import execute, prepare
+from argos_cloud.workflows.decommission import decommission, plan_decommission
+from tests.aws.commission_env import inventory, open_env
+from tests.aws.test_commission import EXPECTED
+
+pytestmark = pytest.mark.reliability
+
+# One of each write commission makes, the lock's and the journal's included.
+COMMISSION_WRITES = (
+    "PutParameter", "CreateRole", "AttachRolePolicy", "PutRolePolicy",
+    "CreateInstanceProfile", "AddRoleToInstanceProfile", "CreateSecurityGroup",
+    "AuthorizeSecurityGroupIngress", "RunInstances", "CreateVolume", "AttachVolume",
+    "CreateImage", "CreateBucket", "PutObject", "CreateTargetGroup", "CreateLoadBalancer",
+    "CreateListener", "CreateLaunchTemplate", "CreateAutoScalingGroup", "PutScalingPolicy",
+    "SendCommand", "DeleteParameter",
+)
+DECOMMISSION_WRITES = (
+    "PutParameter", "CreateSnapshot", "DeleteAutoScalingGroup", "TerminateInstances",
+    "DeleteLoadBalancer", "DeleteTargetGroup", "DeleteLaunchTemplate", "DeleteVolume",
+    "DetachVolume", "RevokeSecurityGroupIngress", "DeleteSecurityGroup",
+    "RemoveRoleFromInstanceProfile", "DeleteInstanceProfile", "DetachRolePolicy",
+    "DeleteRolePolicy", "DeleteRole", "DeleteBucket", "DeleteObjects", "DeleteParameter",
+    "DeleteParameters",
+)
+
+
+@pytest.fixture(autouse=True)
+def _managed_policies(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+
+
+def test_commission_survives_a_lost_answer_on_every_kind_of_write(
+        aws: Clients, tmp_path: Path) -> None:
+    faults = Faults().attach(aws)
+    for operation in COMMISSION_WRITES:
+        faults.lose(operation)
+    session = open_env(aws, tmp_path)
+    execute(session, prepare(session))  # no failed run: what AWS did is found and kept
+    lost = {op for op in COMMISSION_WRITES if faults.injected[op]}
+    assert {"RunInstances", "CreateSecurityGroup", "AddRoleToInstanceProfile",
+            "CreateLoadBalancer", "CreateImage", "PutParameter"} <= lost
+    assert inventory(session) == dict.fromkeys(EXPECTED, 1)
+    assert session.lock("check").holder() is None  # the lock went, though its answer was lost
+    assert prepare(session).plan.empty
+
+
+def test_a_lost_add_role_answer_counts_as_done(aws: Clients, tmp_path: Path) -> None:
+    faults = Faults().attach(aws)
+    faults.lose("AddRoleToInstanceProfile")
+    session = open_env(aws, tmp_path)
+    execute(session, prepare(session))
+    assert faults.injected["AddRoleToInstanceProfile"] == 1  # the resend saw it done
+    profiles = aws.iam.list_instance_profiles()["InstanceProfiles"]
+    assert len(profiles) == 1 and len(profiles[0]["Roles"]) == 1
+
+
+def test_decommission_survives_lost_answers_and_keeps_one_final_snapshot(
+        aws: Clients, tmp_path: Path) -> None:
+    execute(open_env(aws, tmp_path), prepare(open_env(aws, tmp_path)))
+    clients = make_clients(region="us-east-1", sandbox=True)  # hooks go on before clients
+    faults = Faults().attach(clients)
+    for operation in DECOMMISSION_WRITES:
+        faults.lose(operation)
+    session = open_env(clients, tmp_path)
+    result = decommission(session, plan_decommission(session))
+    assert result.ok and result.failed == {}
+    assert faults.injected["CreateSnapshot"] == 1 and faults.injected["TerminateInstances"]
+    snapshots = aws.ec2.describe_snapshots(OwnerIds=["self"], Filters=[
+        {"Name": "tag:argos-cloud:environment", "Values": ["qa"]}])["Snapshots"]
+    assert len(snapshots) == 1 and result.snapshots == [snapshots[0]["SnapshotId"]]
+    assert {a for a in inventory(session) if not a.startswith("image.")} == set()
