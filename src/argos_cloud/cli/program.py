@@ -81,14 +81,21 @@ def _break_lock_if_asked(args: Arguments, session: Any, view: View) -> None:
             view.line(f"broke the lock held by {old.who} ({old.operation}) since {old.created}")
 
 
+def _restore(args: Arguments) -> str | None:
+    value = args.options.get("restore_snapshot")
+    return str(value) if value else None
+
+
 def _plan(args: Arguments, env: Environment, view: View, config: Path) -> ExitStatus:
     from argos_cloud.workflows.commission import prepare
 
     session, _ = _session(args, env, view, config)
-    prepared = prepare(session)
+    prepared = prepare(session, restore_snapshot=_restore(args))
     view.notes(session.notes)
     view.show_plan(prepared.plan)
     view.document(prepared.plan.to_json())
+    if args.options.get("detailed_exitcode") and not prepared.plan.empty:
+        return ExitStatus.CHANGES
     return ExitStatus.OK
 
 
@@ -97,7 +104,7 @@ def _commission(args: Arguments, env: Environment, view: View, config: Path) -> 
 
     session, _ = _session(args, env, view, config)
     _break_lock_if_asked(args, session, view)
-    prepared = prepare(session)
+    prepared = prepare(session, restore_snapshot=_restore(args))
     view.notes(session.notes)
     view.show_plan(prepared.plan)
     if prepared.plan.empty:
@@ -125,7 +132,7 @@ def _commission(args: Arguments, env: Environment, view: View, config: Path) -> 
 
 
 def _status(args: Arguments, env: Environment, view: View, config: Path) -> ExitStatus:
-    from argos_cloud.workflows.status import status, text_rows
+    from argos_cloud.workflows.status import instance_rows, status, text_rows
 
     session, _ = _session(args, env, view, config)
     report = status(session)
@@ -137,10 +144,26 @@ def _status(args: Arguments, env: Environment, view: View, config: Path) -> Exit
         return ExitStatus.OK
     view.table(("role", "kind", "name", "id", "state"), text_rows(report),
                title=f"{report.project}/{report.environment}")
+    if report.instances:
+        view.table(("role", "instance", "state", "address", "image", "health", "commit",
+                    "flags"), instance_rows(report), title="instances")
+    view.line(f"url: {report.url or '(no load balancer)'}")
     view.line(f"deployed commit: {report.deployed_ref or '(none yet)'}")
+    for roll in report.rolls:
+        if not roll.done:
+            view.line(f"image rollout {roll.role}: {roll.on_current}/{roll.total} instance(s) "
+                      f"on {roll.image_id}")
+    if report.flagged:
+        view.line(f"flagged: {len(report.flagged)} instance(s) on another commit or an older "
+                  "image (see flags)", style="yellow")
     if report.lock:
         view.line(f"locked by {report.lock['who']} ({report.lock['operation']}) since "
                   f"{report.lock['since']}")
+    if report.last_operation:
+        op = report.last_operation
+        view.line(f"last operation: {op['command']} by {op['who']} at {op['at']}: "
+                  f"{op['result']}" + (f" (failed at {op['failed_step']})"
+                                       if op.get("failed_step") else ""))
     extra = f" (not priced: {', '.join(report.unpriced)})" if report.unpriced else ""
     view.line(f"estimated cost: ${report.hourly_usd:.3f}/hour on-demand{extra}")
     return ExitStatus.OK
@@ -243,4 +266,6 @@ _ENV_COMMANDS = {
     "history": _history,
     "decommission": _delegate("teardown_commands", "decommission"),
     "clean": _delegate("teardown_commands", "clean"),
+    "check": _delegate("day_two_commands", "check"),
+    "graph": _delegate("day_two_commands", "graph"),
 }

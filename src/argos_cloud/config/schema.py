@@ -18,6 +18,7 @@ ROLES = ("master", "database", "broker", "app", "worker")
 COMMAND_WORDS = frozenset({
     "sandbox", "init", "validate", "help", "version", "commission", "plan", "deploy",
     "rollback", "status", "history", "decommission", "clean", "unlock", "all", "shared",
+    "check", "graph",
 })
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
@@ -102,6 +103,8 @@ class DatabaseRole(InstanceRole):
     data_volume_size: StrictInt = Field(default=20, ge=1, le=16384)
     name: str = Field(default="argos", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     user: str = Field(default="argos", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    # None: final snapshots are kept forever; N: decommission keeps the newest N.
+    keep_final_snapshots: StrictInt | None = Field(default=None, ge=1, le=1000)
 
 
 class BrokerRole(InstanceRole):

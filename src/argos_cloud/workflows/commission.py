@@ -115,8 +115,12 @@ def _addresses(actual: ActualState) -> dict[str, str]:
     return out
 
 
-def prepare(session: Session) -> Prepared:
-    """Read facts and what exists, compute desired state and the plan: read calls only."""
+def prepare(session: Session, *, restore_snapshot: str | None = None) -> Prepared:
+    """Read facts and what exists, compute desired state and the plan: read calls only.
+
+    `restore_snapshot` (an id or `latest`) makes the data volume from a snapshot;
+    refused while the volume exists, so data is never overwritten.
+    """
     from argos_cloud.kinds.account import read_facts
     from argos_cloud.provision.validate import image_states_digest
 
@@ -125,12 +129,22 @@ def prepare(session: Session) -> Prepared:
     states = image_states_digest(tree, spec.source.system_packages)
     facts = read_facts(session.clients, spec, states, session.notes)
     actual = discover(session.clients, session.scope)
+    restore = None
+    if restore_snapshot:
+        have = actual.first("volume.database.data")
+        if have is not None:
+            raise Refused(f"--restore-snapshot: the data volume {have.id} already exists; "
+                          "decommission first (its final snapshot is kept) to restore")
+        from argos_cloud.kinds.volume import resolve_snapshot
+
+        restore = resolve_snapshot(session.clients, session.scope, restore_snapshot)
     commit = session.deployed_commit() or spec.source.ref
     addresses = _addresses(actual)
     digest = UNKNOWN
     if "database" in addresses and "broker" in addresses and "master" in addresses:
         digest = build_bundle(session, tree, facts, commit, addresses)[1]
-    desired = desired_resources(spec, facts, user_data_for(session, facts), digest)
+    desired = desired_resources(spec, facts, user_data_for(session, facts), digest,
+                                restore_snapshot=restore)
     plan = build_plan(desired, actual, project=spec.project, environment=spec.name,
                       notes=session.notes)
     return Prepared(plan=plan, facts=facts, actual=actual, tree=tree, commit=commit)
