@@ -135,6 +135,24 @@ class AppRole(GroupRole):
     port: StrictInt = Field(default=8000, ge=1024, le=65535)
 
 
+class NotifyConfig(_Strict):
+    """Where operations are announced when they end; no secret is ever in a message."""
+
+    webhook: str | None = None
+    sns_topic_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:"
+                                      r"\d{12}:[A-Za-z0-9_-]{1,256}$")
+
+    @model_validator(mode="after")
+    def _webhook_is_https(self) -> NotifyConfig:
+        hook = self.webhook
+        loopback = ("http://127.0.0.1", "http://localhost", "http://[::1]")
+        if hook is not None and not (hook.startswith("https://") or
+                                     hook.startswith(loopback)):
+            raise ValueError("webhook must be an https:// URL (plain http only to this "
+                             "machine's loopback)")
+        return self
+
+
 class EnvironmentSpec(_Strict):
     """One environment, fully merged and validated: the input of every workflow."""
 
@@ -155,6 +173,7 @@ class EnvironmentSpec(_Strict):
     broker: BrokerRole = BrokerRole()
     app: AppRole = AppRole()
     worker: WorkerRole = WorkerRole()
+    notify: NotifyConfig = NotifyConfig()
     config_path: Path = Path("argos-cloud.toml")
 
     @property

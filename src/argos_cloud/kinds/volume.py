@@ -248,3 +248,11 @@ def resolve_snapshot(clients: Clients, scope: Scope, ref: str) -> str:
     if not found:
         raise BadInput(f"--restore-snapshot: no snapshot {ref}")
     return ref
+
+
+def unattached(clients: Clients, scope: Scope) -> list[Actual]:
+    """Volumes tagged for the scope that no instance uses (one tag-filtered describe)."""
+    pages = clients.ec2.get_paginator("describe_volumes").paginate(Filters=[
+        *scope.tag_filters(), {"Name": "status", "Values": ["available"]}])
+    return [parse(v) for page in pages for v in page["Volumes"]
+            if scope.owns(tag_dict(v.get("Tags")))]

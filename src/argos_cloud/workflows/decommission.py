@@ -328,7 +328,6 @@ def make_context(session: Session, plan: TeardownPlan, hook: Hook | None) -> Con
 def decommission(session: Session, plan: TeardownPlan, *, hook: Hook | None = None,
                  parallel: int = 4, stop: threading.Event | None = None) -> TeardownResult:
     """Run the plan under the lock; journal it; end with a fresh discovery."""
-    from argos_cloud.engine.journal import Journal
     from argos_cloud.engine.lock import who_am_i
     from argos_cloud.kinds.security_group import revoke_references
     from argos_cloud.kinds.volume import final_snapshot
@@ -373,7 +372,7 @@ def decommission(session: Session, plan: TeardownPlan, *, hook: Hook | None = No
             if store.get(entry_name) is not None:
                 journal.finish(entry, "interrupted")
             raise
-        local_only = Journal(_LocalOnly(), session.scope, local_dir=session.state_dir)
+        local_only = session.journal(store=_LocalOnly())
         in_aws = False
         if walked.ok:  # the environment is gone: so is its SSM history (local copy stays)
             store.delete_path(journal.path)
