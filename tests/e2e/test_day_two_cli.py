@@ -26,7 +26,7 @@ A = "a" * 40
 class _Hook(BaseHTTPRequestHandler):
     received: list[dict[str, Any]]
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's spelling)
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         self.server.received.append(json.loads(body))  # type: ignore[attr-defined]
         self.send_response(200)
