@@ -139,3 +139,42 @@ def test_day_two_on_the_sandbox(cli, project: Path, moto_server: str,  # type: i
     assert [v["SnapshotId"] for v in volumes] == [snaps[0]["SnapshotId"]]
     ran = cli("--yes", "qa", "commission", "--restore-snapshot", "latest")
     assert ran.status == 3 and "already exists" in ran.stderr
+
+
+def test_a_new_bake_rolls_both_groups_onto_the_new_image_in_batches(  # type: ignore[no-untyped-def]
+        cli, project: Path, moto_server: str) -> None:
+    config = project / "argos-cloud.toml"
+    text = config.read_text().replace("min_size = 1\nmax_size = 2\ndesired = 1\ncpu_target = 60.0",
+                                      "min_size = 1\nmax_size = 2\ndesired = 2\ncpu_target = 60.0")
+    config.write_text(text)
+    assert cli("--yes", "qa", "commission").status == 0
+    before = cli("--output", "json", "qa", "status").json()
+    old = {i["id"]: i["image_id"] for i in before["instances"] if i["group"]}
+    assert len(old) == 3 and len(set(old.values())) == 1
+
+    config.write_text(text.replace('celery_app = "argos.celery"',
+                                   'celery_app = "argos.celery"\nsystem_packages = ["htop"]'))
+    plan = cli("qa", "plan").stdout
+    assert "image.image" in plan and "launch_template.app" in plan
+    ran = cli("--yes", "--output", "json", "qa", "commission")
+    assert ran.status == 0, ran.stderr
+    rolls = {r["role"]: r for r in ran.json()["image_rolls"]}
+    assert set(rolls) == {"app", "worker"}
+    assert [len(b["old"]) for b in rolls["app"]["batches"]] == [1, 1]
+    assert all(b["status"] == "replaced" for r in rolls.values() for b in r["batches"])
+
+    after = cli("--output", "json", "qa", "status").json()
+    members = [i for i in after["instances"] if i["group"]]
+    new_image = rolls["app"]["image_id"]
+    assert new_image not in set(old.values())
+    assert {i["image_id"] for i in members} == {new_image} and len(members) == 3
+    assert not set(old) & {i["id"] for i in members}
+    assert all(r["done"] for r in after["image_rollout"])
+    groups = boto3.client("autoscaling", endpoint_url=moto_server, region_name="us-east-1",
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+    app = groups.describe_auto_scaling_groups(AutoScalingGroupNames=["argos-qa-app"])[
+        "AutoScalingGroups"][0]
+    assert (app["MaxSize"], app["DesiredCapacity"]) == (2, 2)  # put back after the roll
+    history = cli("--output", "json", "qa", "history").json()["entries"]
+    assert ("roll", "succeeded") in {(e["command"], e["result"]) for e in history}
+    assert cli("qa", "plan", "--detailed-exitcode").status == 0

@@ -100,7 +100,12 @@ def _plan(args: Arguments, env: Environment, view: View, config: Path) -> ExitSt
 
 
 def _commission(args: Arguments, env: Environment, view: View, config: Path) -> ExitStatus:
-    from argos_cloud.workflows.commission import CommissionFailed, execute, prepare
+    from argos_cloud.workflows.commission import (
+        CommissionFailed,
+        execute,
+        prepare,
+        resume_rolls,
+    )
 
     session, _ = _session(args, env, view, config)
     _break_lock_if_asked(args, session, view)
@@ -108,8 +113,12 @@ def _commission(args: Arguments, env: Environment, view: View, config: Path) -> 
     view.notes(session.notes)
     view.show_plan(prepared.plan)
     if prepared.plan.empty:
-        view.document({"environment": session.spec.name, "ok": True, "changed": False,
-                       "plan": prepared.plan.to_json(), "notes": session.notes})
+        rolls = resume_rolls(session)
+        for roll in rolls:
+            view.lines(roll.lines())
+        view.document({"environment": session.spec.name, "ok": True, "changed": bool(rolls),
+                       "plan": prepared.plan.to_json(), "notes": session.notes,
+                       "image_rolls": [r.to_json() for r in rolls]})
         return ExitStatus.OK
     protected = " (protected)" if session.spec.protected else ""
     confirm(args, env, view, f"Commission {session.spec.project}/{session.spec.name}"
@@ -122,8 +131,12 @@ def _commission(args: Arguments, env: Environment, view: View, config: Path) -> 
             result = execute(session, prepared, hook=live,
                              parallel=int(str(args.options.get("parallel") or 4)))
     except CommissionFailed as e:
+        for roll in e.result.rolls:
+            view.lines(roll.lines())
         view.document({**e.result.to_json(), "error": str(e)})
         raise
+    for roll in result.rolls:
+        view.lines(roll.lines())
     view.notes([n for n in result.notes if n not in prepared.plan.notes])
     view.line(f"Commissioned {session.spec.project}/{session.spec.name}: "
               f"{len(result.walk.succeeded) if result.walk else 0} step(s) done.", style="bold")

@@ -38,6 +38,9 @@ def serve(argv: list[str] | None = None) -> None:
     )
     from werkzeug.serving import make_server
 
+    from argos_cloud.sandbox import moto_fixes
+
+    moto_fixes.apply()
     moto_app = DomainDispatcherApplication(create_backend_app)
     identity = json.dumps({"pid": os.getpid(), "marker": args.marker}).encode()
     # moto's backends are not thread-safe (e.g. two instances launched at once into one

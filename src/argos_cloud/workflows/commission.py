@@ -23,6 +23,7 @@ from argos_cloud.model.desired import bucket_name, desired_resources
 from argos_cloud.model.facts import Facts
 from argos_cloud.plan.build import build_plan
 from argos_cloud.plan.types import Action, Plan
+from argos_cloud.workflows.roll import RollFailed, RollResult, pending, roll_images
 from argos_cloud.workflows.session import Session
 
 
@@ -42,6 +43,7 @@ class CommissionResult:
     plan: Plan
     walk: WalkResult | None
     notes: list[str] = field(default_factory=list)
+    rolls: list[RollResult] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -50,7 +52,8 @@ class CommissionResult:
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"environment": self.plan.environment,
                                "plan": self.plan.to_json(), "notes": self.notes,
-                               "ok": self.ok}
+                               "ok": self.ok,
+                               "image_rolls": [r.to_json() for r in self.rolls]}
         if self.walk is not None:
             out.update(succeeded=sorted(self.walk.succeeded), failed=self.walk.failed,
                        skipped=sorted(self.walk.skipped),
@@ -227,7 +230,14 @@ def execute(session: Session, prepared: Prepared, *, hook: Hook | None = None,
             journal.finish(entry, "failed", failed_step=step, detail=error)
         else:
             journal.finish(entry, "succeeded")
-    out = CommissionResult(plan=plan, walk=result, notes=list(session.notes))
+        rolls: list[RollResult] = []
+        if result.ok:  # groups on an older image are rolled onto the new one
+            try:
+                rolls = roll_images(session)
+            except RollFailed as e:
+                raise CommissionFailed(CommissionResult(plan, result, list(session.notes),
+                                                        e.results), str(e)) from e
+    out = CommissionResult(plan=plan, walk=result, notes=list(session.notes), rolls=rolls)
     if result.interrupted:
         raise Interrupted("commission interrupted: finished steps are kept and tagged; "
                           "run commission again to resume")
@@ -238,6 +248,14 @@ def execute(session: Session, prepared: Prepared, *, hook: Hook | None = None,
                                f"{len(result.skipped)} dependent step(s) skipped; "
                                "run commission again to resume")
     return out
+
+
+def resume_rolls(session: Session) -> list[RollResult]:
+    """With nothing to commission, finish an image roll that an earlier run left undone."""
+    if not pending(session):
+        return []
+    with session.lock("commission"):
+        return roll_images(session)
 
 
 class CommissionFailed(OperationFailed):
