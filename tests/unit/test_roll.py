@@ -1,4 +1,4 @@
-"""The image roll on a fake group: batches, never fewer healthy than before, a failed batch stops."""
+"""The image roll on a fake group: batches, never fewer healthy than before, failure stops."""
 
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ SHOWN: dict[str, tuple[tuple[str, str], ...]] = {
     "load_balancer": (("scheme", "scheme"),),
     "listener": (("port", "port"), ("protocol", "protocol")),
     "scaling_policy": (("cpu_target", "cpu_target"),),
-    "image": (("base_ami", ""), ("digest", "")),
+    "image": (("base_ami", ""), ("instance_type", "")),
 }
 
 
