@@ -1,4 +1,5 @@
-"""Notifications: when commission, deploy, rollback, decommission or clean ends, say so.
+"""Notifications: when commission, deploy, rollback, decommission, clean or an image roll
+ends, say so.
 
 A JSON body that Slack's incoming webhooks (and most others) accept — `text` for
 people, the same facts as fields for machines — posted to `[notify] webhook`,
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-NOTIFIED = frozenset({"commission", "deploy", "rollback", "decommission", "clean"})
+NOTIFIED = frozenset({"commission", "deploy", "rollback", "decommission", "clean", "roll"})
 WEBHOOK_TIMEOUT = 5.0
 ICON = {"succeeded": ":white_check_mark:", "failed": ":x:", "interrupted": ":warning:",
         "refused": ":no_entry:"}
