@@ -51,6 +51,11 @@ def _serialised(self, *args, **kwargs):  # type: ignore[no-untyped-def]
 
 moto.core.botocore_stubber.BotocoreStubber.__call__ = _serialised  # type: ignore[method-assign]
 
+# --- the emulator's bugs that the sandbox's server also fixes (sandbox/moto_fixes.py) ---
+from argos_cloud.sandbox import moto_fixes  # noqa: E402
+
+moto_fixes.apply()
+
 
 # --- Fixtures: AWS (moto in-process) ---
 @pytest.fixture

@@ -15,6 +15,7 @@ class ExitStatus(IntEnum):
     FAILED = 1
     BAD_INPUT = 2
     REFUSED = 3
+    CHANGES = 4  # plan --detailed-exitcode and check: something differs (not an error)
     INTERRUPTED = 130
 
 

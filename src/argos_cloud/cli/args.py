@@ -22,6 +22,8 @@ ENV_COMMANDS = {
     "decommission": "delete everything the environment has (final DB snapshot first)",
     "clean": "delete the project's image bake: its instance, the image and snapshots",
     "unlock": "break the environment's lock (when its holder is gone)",
+    "check": "drift from the config and orphaned resources; exit 4 when any",
+    "graph": "draw the environment's resources and what the plan would do to them",
 }
 TOOL_COMMANDS = {
     "init": "write a starter config, deploy/ templates and the Salt tree here",
@@ -55,7 +57,8 @@ def usage_text(program: str) -> str:
         "  --profile NAME       AWS profile (provider aws)",
         "  -h, --help           this help",
         "",
-        "exit status: 0 ok, 1 failed, 2 bad input, 3 refused, 130 interrupted",
+        "exit status: 0 ok, 1 failed, 2 bad input, 3 refused, 130 interrupted;",
+        "             4 changes found (plan --detailed-exitcode, check)",
         "examples:",
         f"  {program} qa commission       {program} --output json qa plan",
         f"  {program} qa deploy --ref v1.2  {program} sandbox start --output json",
@@ -176,6 +179,16 @@ def _command_parser(program: str, command: str) -> _Parser:
     if command == "commission":
         p.add_argument("--parallel", type=int_in("--parallel", *PARALLEL), default=4,
                        help="steps run at once (1-16)")
+    if command in ("commission", "plan"):
+        p.add_argument("--restore-snapshot", metavar="SNAPSHOT_ID|latest",
+                       help="make the database's data volume from this snapshot "
+                            "(refused while the volume exists)")
+    if command == "plan":
+        p.add_argument("--detailed-exitcode", action="store_true",
+                       help="exit 0 when nothing would change, 4 when something would")
+    if command == "graph":
+        p.add_argument("--format", choices=["svg", "png", "dot", "mermaid"], default="svg")
+        p.add_argument("--output-file", type=Path, help="write here (default: stdout)")
     if command == "deploy":
         p.add_argument("--ref", type=git_ref,
                        help="commit, branch or tag (default: the config's ref)")

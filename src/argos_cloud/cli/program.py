@@ -111,28 +111,44 @@ def _break(args: Arguments, env: Environment, view: View, session: Any) -> bool:
     return old is not None
 
 
+def _restore(args: Arguments) -> str | None:
+    value = args.options.get("restore_snapshot")
+    return str(value) if value else None
+
+
 def _plan(args: Arguments, env: Environment, view: View, config: Path) -> ExitStatus:
     from argos_cloud.workflows.commission import prepare
 
     session, _ = _session(args, env, view, config)
-    prepared = prepare(session)
+    prepared = prepare(session, restore_snapshot=_restore(args))
     view.notes(session.notes)
     view.show_plan(prepared.plan)
     view.document(prepared.plan.to_json())
+    if args.options.get("detailed_exitcode") and not prepared.plan.empty:
+        return ExitStatus.CHANGES
     return ExitStatus.OK
 
 
 def _commission(args: Arguments, env: Environment, view: View, config: Path) -> ExitStatus:
-    from argos_cloud.workflows.commission import CommissionFailed, execute, prepare
+    from argos_cloud.workflows.commission import (
+        CommissionFailed,
+        execute,
+        prepare,
+        resume_rolls,
+    )
 
     session, _ = _session(args, env, view, config)
-    prepared = prepare(session)  # every check by reading comes before any write
+    prepared = prepare(session, restore_snapshot=_restore(args))  # reads before writes
     _lock_options(args, env, view, session)
     view.notes(session.notes)
     view.show_plan(prepared.plan)
     if prepared.plan.empty:
-        view.document({"environment": session.spec.name, "ok": True, "changed": False,
-                       "plan": prepared.plan.to_json(), "notes": session.notes})
+        rolls = resume_rolls(session)
+        for roll in rolls:
+            view.lines(roll.lines())
+        view.document({"environment": session.spec.name, "ok": True, "changed": bool(rolls),
+                       "plan": prepared.plan.to_json(), "notes": session.notes,
+                       "image_rolls": [r.to_json() for r in rolls]})
         return ExitStatus.OK
     protected = " (protected)" if session.spec.protected else ""
     confirm(args, env, view, f"Commission {session.spec.project}/{session.spec.name}"
@@ -145,8 +161,12 @@ def _commission(args: Arguments, env: Environment, view: View, config: Path) -> 
             result = execute(session, prepared, hook=live,
                              parallel=int(str(args.options.get("parallel") or 4)))
     except CommissionFailed as e:
+        for roll in e.result.rolls:
+            view.lines(roll.lines())
         view.document({**e.result.to_json(), "error": str(e)})
         raise
+    for roll in result.rolls:
+        view.lines(roll.lines())
     view.notes([n for n in result.notes if n not in prepared.plan.notes])
     view.line(f"Commissioned {session.spec.project}/{session.spec.name}: "
               f"{len(result.walk.succeeded) if result.walk else 0} step(s) done.", style="bold")
@@ -155,7 +175,7 @@ def _commission(args: Arguments, env: Environment, view: View, config: Path) -> 
 
 
 def _status(args: Arguments, env: Environment, view: View, config: Path) -> ExitStatus:
-    from argos_cloud.workflows.status import status, text_rows
+    from argos_cloud.workflows.status import instance_rows, status, text_rows
 
     session, _ = _session(args, env, view, config)
     report = status(session)
@@ -167,10 +187,26 @@ def _status(args: Arguments, env: Environment, view: View, config: Path) -> Exit
         return ExitStatus.OK
     view.table(("role", "kind", "name", "id", "state"), text_rows(report),
                title=f"{report.project}/{report.environment}")
+    if report.instances:
+        view.table(("role", "instance", "state", "address", "image", "health", "commit",
+                    "flags"), instance_rows(report), title="instances")
+    view.line(f"url: {report.url or '(no load balancer)'}")
     view.line(f"deployed commit: {report.deployed_ref or '(none yet)'}")
+    for roll in report.rolls:
+        if not roll.done:
+            view.line(f"image rollout {roll.role}: {roll.on_current}/{roll.total} instance(s) "
+                      f"on {roll.image_id}")
+    if report.flagged:
+        view.line(f"flagged: {len(report.flagged)} instance(s) on another commit or an older "
+                  "image (see flags)", style="yellow")
     if report.lock:
         view.line(f"locked by {report.lock['who']} ({report.lock['operation']}) since "
                   f"{report.lock['since']}")
+    if report.last_operation:
+        op = report.last_operation
+        view.line(f"last operation: {op['command']} by {op['who']} at {op['at']}: "
+                  f"{op['result']}" + (f" (failed at {op['failed_step']})"
+                                       if op.get("failed_step") else ""))
     extra = f" (not priced: {', '.join(report.unpriced)})" if report.unpriced else ""
     view.line(f"estimated cost: ${report.hourly_usd:.3f}/hour on-demand{extra}")
     return ExitStatus.OK
@@ -292,4 +328,6 @@ _ENV_COMMANDS = {
     "history": _history,
     "decommission": _delegate("teardown_commands", "decommission"),
     "clean": _delegate("teardown_commands", "clean"),
+    "check": _delegate("day_two_commands", "check"),
+    "graph": _delegate("day_two_commands", "graph"),
 }

@@ -21,6 +21,7 @@ from argos_cloud.engine.events import (
     StepSucceeded,
     WalkInterrupted,
 )
+from argos_cloud.plan.cost import CostEstimate
 from argos_cloud.plan.types import SYMBOL, Action, Plan
 
 
@@ -76,6 +77,8 @@ class View:
                      Action.DELETE: "red"}.get(c.action)
             self.line(f"  {SYMBOL[c.action]:>3} {c.address:<36} {c.name}{ident}: {c.reason}",
                       style=style)
+            for d in c.details:
+                self.line(f"        {d.text()}", style="dim")
         counts = plan.counts()
         if plan.empty:
             self.line(f"No changes: the environment matches the configuration "
@@ -84,6 +87,15 @@ class View:
             self.line(f"Plan: {counts['create']} to create, {counts['update']} to update, "
                       f"{counts['replace']} to replace, {counts['delete']} to delete, "
                       f"{counts['no-op']} unchanged.", style="bold")
+        self.show_cost(plan.cost)
+
+    def show_cost(self, cost: CostEstimate | None) -> None:
+        if cost is None or self.json:
+            return
+        extra = f" (not priced: {', '.join(cost.unpriced)})" if cost.unpriced else ""
+        change = (f"${cost.before:.3f} → ${cost.after:.3f}" if abs(cost.after - cost.before)
+                  > 1e-9 else f"${cost.after:.3f} (unchanged)")
+        self.line(f"Hourly cost (on-demand estimate): {change}{extra}")
 
     def table(self, headers: tuple[str, ...], rows: Sequence[tuple[str, ...]],
               title: str | None = None) -> None:

@@ -27,6 +27,7 @@ ROLES = ("master", "database", "broker", "app", "worker")
 COMMAND_WORDS = frozenset({
     "sandbox", "init", "validate", "help", "version", "commission", "plan", "deploy",
     "rollback", "status", "history", "decommission", "clean", "unlock", "all", "shared",
+    "check", "graph",
 })
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
@@ -155,6 +156,8 @@ class DatabaseRole(InstanceRole):
     data_volume_size: StrictInt = Field(default=20, ge=1, le=16384)
     name: str = Field(default="argos", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     user: str = Field(default="argos", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    # None: final snapshots are kept forever; N: decommission keeps the newest N.
+    keep_final_snapshots: StrictInt | None = Field(default=None, ge=1, le=1000)
 
 
 class BrokerRole(InstanceRole):
@@ -191,6 +194,24 @@ class SandboxConfig(_Strict):
     hosts: StrictBool = False
 
 
+class NotifyConfig(_Strict):
+    """Where operations are announced when they end; no secret is ever in a message."""
+
+    webhook: str | None = None
+    sns_topic_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:"
+                                      r"\d{12}:[A-Za-z0-9_-]{1,256}$")
+
+    @model_validator(mode="after")
+    def _webhook_is_https(self) -> NotifyConfig:
+        hook = self.webhook
+        loopback = ("http://127.0.0.1", "http://localhost", "http://[::1]")
+        if hook is not None and not (hook.startswith("https://") or
+                                     hook.startswith(loopback)):
+            raise ValueError("webhook must be an https:// URL (plain http only to this "
+                             "machine's loopback)")
+        return self
+
+
 class EnvironmentSpec(_Strict):
     """One environment, fully merged and validated: the input of every workflow."""
 
@@ -212,6 +233,7 @@ class EnvironmentSpec(_Strict):
     app: AppRole = AppRole()
     worker: WorkerRole = WorkerRole()
     sandbox: SandboxConfig = SandboxConfig()
+    notify: NotifyConfig = NotifyConfig()
     config_path: Path = Path("argos-cloud.toml")
 
     @property

@@ -91,7 +91,9 @@ class Journal:
     """Writes and reads an environment's history, in SSM and in a local copy."""
 
     def __init__(self, store: ParameterStoreLike, scope: Scope, *, local_dir: Path | None,
-                 now: Callable[[], datetime] = utc_now) -> None:
+                 now: Callable[[], datetime] = utc_now,
+                 on_finish: Callable[[JournalEntry], None] | None = None) -> None:
+        self._on_finish = on_finish  # e.g. notifications: told once an operation ends
         self._store = store
         self._scope = scope
         self._local_dir = local_dir
@@ -131,6 +133,11 @@ class Journal:
                            finished=iso_utc(self._now())))
         self._store.put(self._name(done), done.to_json())
         self._append_local(done)
+        if self._on_finish is not None:
+            try:
+                self._on_finish(done)
+            except Exception as e:  # telling others must never fail the operation
+                log.warning("after-finish hook failed: %s", e)
         return done
 
     def entries(self, limit: int | None = 50) -> list[JournalEntry]:

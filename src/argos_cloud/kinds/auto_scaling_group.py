@@ -204,10 +204,60 @@ def in_service_instances(clients: Clients, scope: Scope, role: str) -> list[dict
         return []
     pages = clients.ec2.get_paginator("describe_instances").paginate(
         Filters=[{"Name": "instance-id", "Values": sorted(members)}])
-    ips = {i["InstanceId"]: i.get("PrivateIpAddress")
-           for page in pages for r in page["Reservations"] for i in r["Instances"]}
-    return [{"id": iid, "private_ip": ips.get(iid), "lifecycle": m.get("LifecycleState"),
-             "health": m.get("HealthStatus")} for iid, m in sorted(members.items())]
+    found = {i["InstanceId"]: i for page in pages for r in page["Reservations"]
+             for i in r["Instances"]}
+    return [{"id": iid, "private_ip": found.get(iid, {}).get("PrivateIpAddress"),
+             "image_id": found.get(iid, {}).get("ImageId"),
+             "lifecycle": m.get("LifecycleState"), "health": m.get("HealthStatus")}
+            for iid, m in sorted(members.items())]
+
+
+class GroupOps:
+    """What an image roll does to one group, on AWS (the roll itself is in workflows/roll.py).
+
+    moto has no Instance Refresh, so the roll is made of plain calls that it does have.
+    """
+
+    def __init__(self, clients: Clients, scope: Scope, role: str) -> None:
+        self.clients, self.scope, self.role = clients, scope, role
+        self.name = scope.name(role)
+
+    def sizes(self) -> tuple[int, int, int]:
+        """(min, max, desired) now."""
+        group = describe_group(self.clients, self.name)
+        if group is None:
+            raise Refused(f"Auto Scaling group {self.name} is gone")
+        return int(group["MinSize"]), int(group["MaxSize"]), int(group["DesiredCapacity"])
+
+    def members(self) -> list[dict[str, Any]]:
+        """In-service members with their image id and group health."""
+        return in_service_instances(self.clients, self.scope, self.role)
+
+    def set_capacity(self, desired: int, max_size: int) -> None:
+        self.clients.autoscaling.update_auto_scaling_group(
+            AutoScalingGroupName=self.name, MaxSize=max_size, DesiredCapacity=desired)
+
+    def terminate(self, instance_id: str) -> None:
+        """Take one member out for good, shrinking the group by one (gone counts as done)."""
+        try:
+            self.clients.autoscaling.terminate_instance_in_auto_scaling_group(
+                InstanceId=instance_id, ShouldDecrementDesiredCapacity=True)
+        except Exception as e:
+            if error_code(e) != "ValidationError":  # not in the group (any more)
+                raise
+
+    def target_health(self) -> dict[str, str]:
+        """Instance id → load balancer health, merged over the group's target groups."""
+        group = describe_group(self.clients, self.name) or {}
+        merged: dict[str, str] = {}
+        for arn in group.get("TargetGroupARNs", []):
+            for iid, state in target_group.target_health(self.clients, arn).items():
+                if merged.get(iid, "healthy") == "healthy":
+                    merged[iid] = state
+        return merged
+
+    def uses_load_balancer(self) -> bool:
+        return bool((describe_group(self.clients, self.name) or {}).get("TargetGroupARNs"))
 
 
 def delete(ctx: Context, have: Actual) -> None:

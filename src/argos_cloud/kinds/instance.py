@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 KIND = "instance"
 TAG_USER_DATA = "argos-cloud:user-data"
 TAG_ASG = "aws:autoscaling:groupName"
+TAG_COMMIT = "argos-cloud:commit"  # set by a successful deploy on each instance it reached
 LIVE_STATES = ("pending", "running", "stopping", "stopped")
 REPLACE_ON = ("instance_type", "image_id", "user_data_digest")  # need a new instance
 DATA_DEVICE = "/dev/sdf"
@@ -58,7 +59,31 @@ def parse(raw: Mapping[str, Any], device: str = DATA_DEVICE) -> Actual:
         "subnet": raw.get("SubnetId"),
         "security_groups": sorted(g["GroupId"] for g in raw.get("SecurityGroups", [])),
         "user_data_digest": tags.get(TAG_USER_DATA), "data_volume": volumes.get(device),
-        "volumes": volumes})
+        "volumes": volumes, "public_ip": raw.get("PublicIpAddress"),
+        "commit": tags.get(TAG_COMMIT), "group": tags.get(TAG_ASG)},
+        key=raw["InstanceId"] if TAG_ASG in tags else "")
+
+
+def read_all(clients: Clients, scope: Scope) -> list[Actual]:
+    """Every live instance of the scope, Auto Scaling members included (for status).
+
+    One paginated describe, like `read`; members are keyed by their id.
+    """
+    pages = clients.ec2.get_paginator("describe_instances").paginate(Filters=[
+        *scope.tag_filters(), {"Name": "instance-state-name", "Values": list(LIVE_STATES)}])
+    return [parse(raw) for page in pages for reservation in page["Reservations"]
+            for raw in reservation["Instances"]
+            if tag_dict(raw.get("Tags")).get(TAG_ROLE) != IMAGE_ROLE
+            and scope.owns(tag_dict(raw.get("Tags")))]
+
+
+def tag_commit(clients: Clients, instance_ids: list[str], commit: str) -> None:
+    """Record on each instance the commit a deploy brought it to (status reads it back)."""
+    for start in range(0, len(instance_ids), 500):  # CreateTags takes 1000 resources
+        chunk = instance_ids[start:start + 500]
+        if chunk:
+            clients.ec2.create_tags(Resources=chunk,
+                                    Tags=[{"Key": TAG_COMMIT, "Value": commit}])
 
 
 def diff(want: Resource, have: Actual) -> Change:

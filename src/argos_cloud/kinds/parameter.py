@@ -148,3 +148,21 @@ def delete(ctx: Context, have: Actual) -> None:
     except Exception as e:
         if error_code(e) != GONE:
             raise
+
+
+def environments_with_parameters(clients: Clients, project: str) -> dict[str, list[str]]:
+    """Environment name → its parameter names, for every environment of the project in SSM.
+
+    One paginated describe under `/argos-cloud/<project>/` (the orphan report of `check`).
+    """
+    root = f"/argos-cloud/{project}"
+    pages = clients.ssm.get_paginator("describe_parameters").paginate(ParameterFilters=[
+        {"Key": "Path", "Option": "Recursive", "Values": [root]}])
+    out: dict[str, list[str]] = {}
+    for page in pages:
+        for raw in page["Parameters"]:
+            name = str(raw["Name"])
+            env = name[len(root) + 1:].split("/", 1)[0]
+            if name.startswith(root + "/") and env:
+                out.setdefault(env, []).append(name)
+    return out

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from argos_cloud.aws.errors import error_code, is_not_found
 from argos_cloud.clock import utc_stamp
-from argos_cloud.errors import OperationFailed
+from argos_cloud.errors import BadInput, OperationFailed
 from argos_cloud.kinds.base import Context
 from argos_cloud.model.names import TAG_ROLE, Scope, tag_dict, tag_specifications
 from argos_cloud.plan.types import Action, Actual, Change, Resource
@@ -76,10 +76,13 @@ def client_token(scope: Scope, want: Resource, salt: str = "") -> str:
 
 
 def create_volume_request(want: Resource, scope: Scope, token: str) -> dict[str, Any]:
-    return {"AvailabilityZone": want.spec["zone"], "Size": int(want.spec["size"]),
-            "VolumeType": want.spec.get("type", "gp3"), "Encrypted": True,
-            "ClientToken": token,
-            "TagSpecifications": tag_specifications(volume_tags(scope, want), "volume")}
+    request = {"AvailabilityZone": want.spec["zone"], "Size": int(want.spec["size"]),
+               "VolumeType": want.spec.get("type", "gp3"), "Encrypted": True,
+               "ClientToken": token,
+               "TagSpecifications": tag_specifications(volume_tags(scope, want), "volume")}
+    if want.spec.get("snapshot_id"):  # commission --restore-snapshot
+        request["SnapshotId"] = want.spec["snapshot_id"]
+    return request
 
 
 def snapshot_request(volume_id: str, scope: Scope, role: str, *, reason: str,
@@ -185,3 +188,71 @@ def final_snapshot(ctx: Context, have: Actual, *, reason: str) -> str:
              failed=lambda s: (s.get("StateMessage") or "error") if s["State"] == "error" else None,
              clock=ctx.clock, timeout=ctx.timeout, what=f"snapshot {snapshot_id}")
     return snapshot_id
+
+
+# -- final snapshots: retention and restore
+def _newest_first(snapshots: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(snapshots, key=lambda s: (str(s.get("StartTime", "")),
+                                            tag_dict(s.get("Tags")).get(TAG_FINAL_SNAPSHOT, ""),
+                                            str(s["SnapshotId"])), reverse=True)
+
+
+def final_snapshots(clients: Clients, scope: Scope) -> list[dict[str, Any]]:
+    """The environment's final snapshots, newest first (one tag-filtered describe)."""
+    pages = clients.ec2.get_paginator("describe_snapshots").paginate(
+        OwnerIds=["self"], Filters=[*scope.tag_filters(),
+                                    {"Name": "tag-key", "Values": [TAG_FINAL_SNAPSHOT]}])
+    found = [dict(s) for page in pages for s in page["Snapshots"]
+             if scope.owns(tag_dict(s.get("Tags"))) and s.get("State") != "error"]
+    return _newest_first(found)
+
+
+def beyond_retention(snapshots: list[dict[str, Any]], keep: int,
+                     just_made: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Pure: what retention removes. The snapshots just taken count first, then the newest."""
+    fresh = [s for s in snapshots if s["SnapshotId"] in just_made]
+    older = [s for s in _newest_first(snapshots) if s["SnapshotId"] not in just_made]
+    kept = max(0, keep - len(fresh))
+    return older[kept:]
+
+
+def delete_snapshots(clients: Clients, snapshot_ids: list[str]) -> list[str]:
+    """Delete each; gone counts as done. Returns the ids deleted."""
+    done = []
+    for snapshot_id in snapshot_ids:
+        try:
+            clients.ec2.delete_snapshot(SnapshotId=snapshot_id)
+        except Exception as e:
+            if not is_not_found(e) and not error_code(e).startswith("InvalidSnapshot"):
+                raise
+        done.append(snapshot_id)
+    return done
+
+
+def resolve_snapshot(clients: Clients, scope: Scope, ref: str) -> str:
+    """`latest` (the environment's newest final snapshot) or a snapshot id that exists."""
+    if ref == "latest":
+        found = [s for s in final_snapshots(clients, scope) if s.get("State") == "completed"]
+        if not found:
+            raise BadInput(f"--restore-snapshot latest: {scope.project}/{scope.environment} "
+                           "has no final snapshot")
+        return str(found[0]["SnapshotId"])
+    if not ref.startswith("snap-"):
+        raise BadInput(f"--restore-snapshot: '{ref}' is not a snapshot id (snap-…) or 'latest'")
+    try:
+        found = clients.ec2.describe_snapshots(SnapshotIds=[ref])["Snapshots"]
+    except Exception as e:
+        if not is_not_found(e) and not error_code(e).startswith("InvalidSnapshot"):
+            raise
+        found = []
+    if not found:
+        raise BadInput(f"--restore-snapshot: no snapshot {ref}")
+    return ref
+
+
+def unattached(clients: Clients, scope: Scope) -> list[Actual]:
+    """Volumes tagged for the scope that no instance uses (one tag-filtered describe)."""
+    pages = clients.ec2.get_paginator("describe_volumes").paginate(Filters=[
+        *scope.tag_filters(), {"Name": "status", "Values": ["available"]}])
+    return [parse(v) for page in pages for v in page["Volumes"]
+            if scope.owns(tag_dict(v.get("Tags")))]

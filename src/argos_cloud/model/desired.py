@@ -68,13 +68,15 @@ def security_group_rules(spec: EnvironmentSpec) -> dict[str, list[dict[str, obje
 
 
 def desired_resources(spec: EnvironmentSpec, facts: Facts, user_data: Mapping[str, str],
-                      bundle_digest: str) -> tuple[Resource, ...]:
+                      bundle_digest: str, *,
+                      restore_snapshot: str | None = None) -> tuple[Resource, ...]:
     """Every resource `commission` makes, in a stable order.
 
     `user_data` maps role (master, database, broker, app, worker) to its
     rendered cloud-init script; it holds no secret (instances read SSM).
     `bundle_digest` is the Salt bundle's hash, or kinds.bundle.UNKNOWN while
-    the addresses its pillar needs do not exist yet.
+    the addresses its pillar needs do not exist yet. `restore_snapshot` makes
+    the data volume from that snapshot (commission --restore-snapshot).
     """
     scope = Scope(spec.project, spec.name)
     shared = Scope(spec.project, None)
@@ -138,9 +140,12 @@ def desired_resources(spec: EnvironmentSpec, facts: Facts, user_data: Mapping[st
         if role == "database":
             body["data_volume"] = "volume.database.data"
             body["device"] = DATA_DEVICE
-            out.append(Resource("volume", "database", scope.name("database-data"), {
-                "size": spec.database.data_volume_size, "zone": facts.first_zone,
-                "type": "gp3"}, key="data"))
+            volume: dict[str, object] = {"size": spec.database.data_volume_size,
+                                         "zone": facts.first_zone, "type": "gp3"}
+            if restore_snapshot:
+                volume["snapshot_id"] = restore_snapshot
+            out.append(Resource("volume", "database", scope.name("database-data"), volume,
+                                key="data"))
             needs = (*needs, "volume.database.data")
         if key_pair:
             needs = (*needs, "key_pair.shared")

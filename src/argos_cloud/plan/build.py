@@ -13,6 +13,8 @@ from dataclasses import replace
 
 from argos_cloud.discovery import ActualState
 from argos_cloud.kinds import KIND_NAMES, kind_module
+from argos_cloud.plan.cost import CostEstimate, cost_of_actuals, cost_of_resources
+from argos_cloud.plan.details import details
 from argos_cloud.plan.types import Action, Actual, Change, Plan, Resource
 
 # Kinds and roles that commission never deletes even when the model lacks them.
@@ -45,8 +47,34 @@ def build_plan(desired: Iterable[Resource], actual: ActualState, *, project: str
     deletes = sorted((c for c in changes if c.action is Action.DELETE),
                      key=lambda c: (order.get(c.kind, 99), c.address))
     keep = [c for c in changes if c.action is not Action.DELETE]
-    return Plan(environment=environment, project=project, changes=(*keep, *deletes),
-                fingerprint=actual.fingerprint, notes=tuple(notes))
+    ordered = _with_details([*keep, *deletes])
+    return Plan(environment=environment, project=project, changes=tuple(ordered),
+                fingerprint=actual.fingerprint, notes=tuple(notes), cost=_cost(ordered))
+
+
+def _with_details(changes: list[Change]) -> list[Change]:
+    """Each change with its reviewable attributes; references shown as what they become."""
+    by_address = {c.address: c for c in changes if c.action is not Action.DELETE}
+
+    def resolve(value: object) -> object:
+        target = by_address.get(value) if isinstance(value, str) else None
+        if target is None:
+            return value
+        if target.action in (Action.CREATE, Action.REPLACE):
+            return f"(new) {target.name}"
+        return target.before.id if target.before is not None else value
+
+    return [replace(c, details=details(c, resolve)) for c in changes]
+
+
+def _cost(changes: list[Change]) -> CostEstimate:
+    """Hourly before (what exists) and after (what the configuration asks for)."""
+    before, unpriced_before = cost_of_actuals(c.before for c in changes
+                                              if c.before is not None)
+    after, unpriced_after = cost_of_resources(c.after for c in changes
+                                              if c.after is not None
+                                              and c.action is not Action.DELETE)
+    return CostEstimate(before, after, tuple(sorted({*unpriced_before, *unpriced_after})))
 
 
 def _diff(want: Resource, have: Actual, earlier: list[Change]) -> Change:

@@ -11,7 +11,10 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from argos_cloud.plan.cost import CostEstimate
 
 
 def address(kind: str, role: str, key: str = "") -> str:
@@ -78,6 +81,25 @@ def _jsonable(value: Any) -> bool:
 
 
 @dataclass(frozen=True)
+class Detail:
+    """One attribute of a change: `before` None when made, `after` None when removed."""
+
+    field: str
+    before: Any
+    after: Any
+
+    def to_json(self) -> dict[str, Any]:
+        return {"field": self.field, "before": self.before, "after": self.after}
+
+    def text(self) -> str:
+        if self.before is None:
+            return f"+ {self.field} = {self.after}"
+        if self.after is None:
+            return f"- {self.field} = {self.before}"
+        return f"~ {self.field}: {self.before} → {self.after}"
+
+
+@dataclass(frozen=True)
 class Change:
     """One step of a plan. `after` is the desired resource, `before` what exists."""
 
@@ -91,6 +113,7 @@ class Change:
     needs: tuple[str, ...] = ()
     fields: tuple[str, ...] = ()  # what differs (update/replace)
     key: str = ""
+    details: tuple[Detail, ...] = ()  # what a reviewer sees (plan/details.py)
 
     @property
     def address(self) -> str:
@@ -131,6 +154,8 @@ class Change:
             out["id"] = self.before.id
         if self.fields:
             out["fields"] = list(self.fields)
+        if self.details:
+            out["details"] = [d.to_json() for d in self.details]
         return out
 
 
@@ -143,6 +168,7 @@ class Plan:
     changes: tuple[Change, ...]
     fingerprint: str
     notes: tuple[str, ...] = ()
+    cost: CostEstimate | None = None  # hourly, before and after (plan/cost.py)
 
     @property
     def pending(self) -> tuple[Change, ...]:
@@ -166,6 +192,7 @@ class Plan:
         return {"project": self.project, "environment": self.environment,
                 "fingerprint": self.fingerprint, "digest": self.digest(),
                 "summary": self.counts(), "notes": list(self.notes),
+                "cost": self.cost.to_json() if self.cost is not None else None,
                 "actions": [c.to_json() for c in self.changes]}
 
 

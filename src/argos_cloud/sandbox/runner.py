@@ -41,6 +41,9 @@ def serve(argv: list[str] | None = None) -> None:
     )
     from werkzeug.serving import make_server
 
+    from argos_cloud.sandbox import moto_fixes
+
+    moto_fixes.apply()
     moto_app = DomainDispatcherApplication(create_backend_app)
     identity = json.dumps({"pid": os.getpid(), "marker": args.marker,
                            "hosts": bool(args.hosts)}).encode()

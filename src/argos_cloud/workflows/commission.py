@@ -23,6 +23,7 @@ from argos_cloud.model.desired import bucket_name, desired_resources
 from argos_cloud.model.facts import Facts
 from argos_cloud.plan.build import build_plan
 from argos_cloud.plan.types import Action, Change, Plan
+from argos_cloud.workflows.roll import RollFailed, RollResult, pending, roll_images
 from argos_cloud.workflows.session import Session
 
 
@@ -42,6 +43,7 @@ class CommissionResult:
     plan: Plan
     walk: WalkResult | None
     notes: list[str] = field(default_factory=list)
+    rolls: list[RollResult] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -50,7 +52,8 @@ class CommissionResult:
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"environment": self.plan.environment,
                                "plan": self.plan.to_json(), "notes": self.notes,
-                               "ok": self.ok}
+                               "ok": self.ok,
+                               "image_rolls": [r.to_json() for r in self.rolls]}
         if self.walk is not None:
             out.update(succeeded=sorted(self.walk.succeeded), failed=self.walk.failed,
                        skipped=sorted(self.walk.skipped),
@@ -115,8 +118,12 @@ def _addresses(actual: ActualState) -> dict[str, str]:
     return out
 
 
-def prepare(session: Session) -> Prepared:
-    """Read facts and what exists, compute desired state and the plan: read calls only."""
+def prepare(session: Session, *, restore_snapshot: str | None = None) -> Prepared:
+    """Read facts and what exists, compute desired state and the plan: read calls only.
+
+    `restore_snapshot` (an id or `latest`) makes the data volume from a snapshot;
+    refused while the volume exists, so data is never overwritten.
+    """
     from argos_cloud.kinds.account import read_facts
     from argos_cloud.provision.validate import image_states_digest
 
@@ -125,12 +132,22 @@ def prepare(session: Session) -> Prepared:
     states = image_states_digest(tree, spec.source.system_packages)
     facts = read_facts(session.clients, spec, states, session.notes)
     actual = discover(session.clients, session.scope)
+    restore = None
+    if restore_snapshot:
+        have = actual.first("volume.database.data")
+        if have is not None:
+            raise Refused(f"--restore-snapshot: the data volume {have.id} already exists; "
+                          "decommission first (its final snapshot is kept) to restore")
+        from argos_cloud.kinds.volume import resolve_snapshot
+
+        restore = resolve_snapshot(session.clients, session.scope, restore_snapshot)
     commit = session.deployed_commit() or spec.source.ref
     addresses = _addresses(actual)
     digest = UNKNOWN
     if "database" in addresses and "broker" in addresses and "master" in addresses:
         digest = build_bundle(session, tree, facts, commit, addresses)[1]
-    desired = desired_resources(spec, facts, user_data_for(session, facts), digest)
+    desired = desired_resources(spec, facts, user_data_for(session, facts), digest,
+                                restore_snapshot=restore)
     plan = build_plan(desired, actual, project=spec.project, environment=spec.name,
                       notes=session.notes)
     return Prepared(plan=plan, facts=facts, actual=actual, tree=tree, commit=commit)
@@ -205,7 +222,14 @@ def execute(session: Session, prepared: Prepared, *, hook: Hook | None = None,
             journal.finish(entry, "failed", failed_step=step, detail=error)
         else:
             journal.finish(entry, "succeeded")
-    out = CommissionResult(plan=plan, walk=result, notes=list(session.notes))
+        rolls: list[RollResult] = []
+        if result.ok:  # groups on an older image are rolled onto the new one
+            try:
+                rolls = roll_images(session)
+            except RollFailed as e:
+                raise CommissionFailed(CommissionResult(plan, result, list(session.notes),
+                                                        e.results), str(e)) from e
+    out = CommissionResult(plan=plan, walk=result, notes=list(session.notes), rolls=rolls)
     if result.interrupted:
         raise Interrupted("commission interrupted: finished steps are kept and tagged; "
                           "run commission again to resume")
@@ -288,6 +312,14 @@ def _rediff(session: Session, ctx: Context, change: Change) -> Change | None:
             adopt(ctx, want, have)
         return None
     return fresh
+
+
+def resume_rolls(session: Session) -> list[RollResult]:
+    """With nothing to commission, finish an image roll that an earlier run left undone."""
+    if not pending(session):
+        return []
+    with session.lock("commission"):
+        return roll_images(session)
 
 
 class CommissionFailed(OperationFailed):

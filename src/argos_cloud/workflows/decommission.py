@@ -179,6 +179,7 @@ class TeardownResult:
     interrupted: bool = False
     not_done: list[str] = field(default_factory=list)  # skipped or never started
     notes: list[str] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)  # final snapshots beyond retention
 
     @property
     def ok(self) -> bool:
@@ -187,13 +188,15 @@ class TeardownResult:
     def to_json(self) -> dict[str, Any]:
         return {"project": self.project, "environment": self.environment, "ok": self.ok,
                 "deleted": self.deleted, "kept": self.kept, "failed": self.failed,
-                "snapshots": self.snapshots, "interrupted": self.interrupted,
+                "snapshots": self.snapshots, "pruned_snapshots": self.pruned,
+                "interrupted": self.interrupted,
                 "not_done": self.not_done,
                 "remaining": [a.to_json() for a in self.remaining], "notes": self.notes}
 
     def lines(self) -> list[str]:
         out = [f"deleted {d}" for d in self.deleted]
         out += [f"kept {k}" for k in self.kept]
+        out += [f"deleted final snapshot {s} (beyond keep_final_snapshots)" for s in self.pruned]
         out += [f"failed {step}: {error}" for step, error in sorted(self.failed.items())]
         out += [f"not done {step}" for step in self.not_done]
         where = f"{self.project}/{self.environment}"
@@ -257,6 +260,10 @@ def plan_decommission(session: Session, *, delete_image: bool = False,
         keeps += [f"image {i.name} ({i.id}) (shared by the project's environments; "
                   "--delete-image deletes it)" for i in images]
     final = not skip_final_snapshot
+    keep = spec.database.keep_final_snapshots
+    if keep is not None:
+        keeps.append(f"final snapshots: the newest {keep} are kept, older ones deleted "
+                     "([database] keep_final_snapshots)")
     for v in (a for a in deletes if a.kind == "volume" and a.role == "database"):
         keeps.append(f"final snapshot of {v.id} ({v.address}) will be taken and kept" if final
                      else f"no final snapshot of {v.id} ({v.address}): --skip-final-snapshot")
@@ -321,7 +328,6 @@ def make_context(session: Session, plan: TeardownPlan, hook: Hook | None) -> Con
 def decommission(session: Session, plan: TeardownPlan, *, hook: Hook | None = None,
                  parallel: int = 4, stop: threading.Event | None = None) -> TeardownResult:
     """Run the plan under the lock; journal it; end with a fresh discovery."""
-    from argos_cloud.engine.journal import Journal
     from argos_cloud.engine.lock import who_am_i
     from argos_cloud.kinds.security_group import revoke_references
     from argos_cloud.kinds.volume import final_snapshot
@@ -380,7 +386,7 @@ def decommission(session: Session, plan: TeardownPlan, *, hook: Hook | None = No
             if store.get(entry_name) is not None:
                 journal.finish(entry, "interrupted")
             raise
-        local_only = Journal(_LocalOnly(), session.scope, local_dir=session.state_dir)
+        local_only = session.journal(store=_LocalOnly())
         in_aws = False
         if walked.ok:  # the environment is gone: so is its SSM history (local copy stays)
             store.delete_path(journal.path)
@@ -395,6 +401,7 @@ def decommission(session: Session, plan: TeardownPlan, *, hook: Hook | None = No
     finally:
         lock.release()
 
+    pruned = _prune_final_snapshots(session, plan, snapshots, walked.succeeded)
     remaining = discover(session.clients, session.scope, ENVIRONMENT_KINDS).all()
     gone_images = {a.id for a in plan.deletes if a.kind == "image"}
     if gone_images:
@@ -414,4 +421,20 @@ def decommission(session: Session, plan: TeardownPlan, *, hook: Hook | None = No
     return TeardownResult(plan.environment, plan.project, deleted=deleted, kept=kept,
                           failed=dict(walked.failed), snapshots=sorted(snapshots),
                           remaining=remaining, interrupted=walked.interrupted,
-                          not_done=sorted(walked.skipped | walked.not_started), notes=notes)
+                          not_done=sorted(walked.skipped | walked.not_started), notes=notes,
+                          pruned=pruned)
+
+
+def _prune_final_snapshots(session: Session, plan: TeardownPlan, made: list[str],
+                           succeeded: set[str]) -> list[str]:
+    """`[database] keep_final_snapshots = N`: the older final snapshots beyond N go.
+
+    Only once this run's own snapshot (if one was wanted) is safely taken.
+    """
+    from argos_cloud.kinds.volume import beyond_retention, delete_snapshots, final_snapshots
+
+    keep = session.spec.database.keep_final_snapshots
+    if keep is None or (SNAPSHOT_STEP in plan.graph.steps and SNAPSHOT_STEP not in succeeded):
+        return []
+    old = beyond_retention(final_snapshots(session.clients, session.scope), keep, tuple(made))
+    return delete_snapshots(session.clients, [str(s["SnapshotId"]) for s in old])

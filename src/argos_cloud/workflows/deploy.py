@@ -351,6 +351,9 @@ def _execute(session: Session, command: str, commit: str, ref: str, roles: list[
         _restore_bundle(session, executor, result, previous_bundle)
         raise
     store.put(scope.parameter(DEPLOYED), commit, tags=scope.tags("record"))
+    from argos_cloud.kinds.instance import tag_commit
+
+    tag_commit(clients, sorted({i for b in result.batches for i in b.instance_ids}), commit)
     if result.previous and result.previous != commit:
         store.put(scope.parameter(DEPLOYED_PREVIOUS), result.previous, tags=scope.tags("record"))
     result.recorded = True

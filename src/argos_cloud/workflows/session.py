@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from argos_cloud.clock import Clock, RealClock
 from argos_cloud.config import EnvironmentSpec, load_environment
@@ -18,7 +18,7 @@ from argos_cloud.model.names import Scope
 if TYPE_CHECKING:
     from argos_cloud.aws.session import Clients
     from argos_cloud.aws.store import ParameterStore
-    from argos_cloud.engine.journal import Journal
+    from argos_cloud.engine.journal import Journal, JournalEntry
     from argos_cloud.engine.lock import EnvironmentLock
 
 DEPLOYED_REF = "deployed-ref"  # parameter leaf holding the deployed commit
@@ -72,10 +72,18 @@ class Session:
                                operation=operation, wait_seconds=self.lock_wait,
                                clock=self.clock, heartbeat=True, on_note=self.note)
 
-    def journal(self) -> Journal:
+    def journal(self, store: Any = None, scope: Scope | None = None) -> Journal:
+        """The history; each finished entry is also announced (`[notify]`)."""
         from argos_cloud.engine.journal import Journal
 
-        return Journal(self.store(), self.scope, local_dir=self.state_dir)
+        return Journal(store if store is not None else self.store(), scope or self.scope,
+                       local_dir=self.state_dir, on_finish=self.announce)
+
+    def announce(self, entry: JournalEntry) -> None:
+        """Notify about an operation that ended; a failure is a warning line, nothing more."""
+        from argos_cloud.workflows.notify import notify
+
+        notify(self, entry, warn=lambda text: self.on_event("notify", text))
 
 
 def state_dir_for(config_path: Path) -> Path:

@@ -1,4 +1,9 @@
-"""`status`: everything tagged for the environment, by role, with an hourly estimate."""
+"""`status`: is it working? Every instance with its health and commit, by role, and the cost.
+
+Read calls only, one batched read per kind: discovery for the resources, one
+describe of every instance (group members included), one target-health read
+per target group, the deployed commit, the lock and the last journal entry.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,55 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from argos_cloud.discovery import discover
+from argos_cloud.kinds import KIND_NAMES
+from argos_cloud.plan.cost import cost_of_actuals
 from argos_cloud.plan.types import Actual
 from argos_cloud.workflows.session import Session
 
-# On-demand Linux USD/hour in us-east-1 (2025 list prices): an estimate, not a bill.
-HOURLY_USD = {
-    "t3.micro": 0.0104, "t3.small": 0.0208, "t3.medium": 0.0416, "t3.large": 0.0832,
-    "m6i.large": 0.096, "m6i.xlarge": 0.192, "c6i.large": 0.085, "r6i.large": 0.126,
-}
-ALB_HOURLY_USD = 0.0225
-GP3_GB_MONTH_USD = 0.08
 ROLE_ORDER = ("lb", "master", "database", "broker", "app", "worker", "shared", "image", "record")
+GROUP_ROLES = ("app", "worker")
+OTHER_COMMIT, NO_COMMIT, OLDER_IMAGE = "other commit", "commit not recorded", "older image"
+
+
+@dataclass(frozen=True)
+class InstanceRow:
+    """One instance as status shows it; `flags` say what is off."""
+
+    id: str
+    role: str
+    group: str | None
+    state: str
+    private_ip: str | None
+    public_ip: str | None
+    image_id: str | None
+    instance_type: str | None
+    commit: str | None
+    health: str | None  # load balancer target health (app members)
+    flags: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "role": self.role, "group": self.group, "state": self.state,
+                "private_ip": self.private_ip, "public_ip": self.public_ip,
+                "image_id": self.image_id, "instance_type": self.instance_type,
+                "commit": self.commit, "target_health": self.health, "flags": list(self.flags)}
+
+
+@dataclass(frozen=True)
+class RollProgress:
+    """How many of a group's instances run its launch template's current image."""
+
+    role: str
+    image_id: str | None
+    on_current: int
+    total: int
+
+    @property
+    def done(self) -> bool:
+        return self.on_current == self.total
+
+    def to_json(self) -> dict[str, Any]:
+        return {"role": self.role, "image_id": self.image_id, "on_current_image":
+                self.on_current, "instances": self.total, "done": self.done}
 
 
 @dataclass
@@ -29,16 +72,27 @@ class StatusReport:
     hourly_usd: float
     unpriced: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    instances: list[InstanceRow] = field(default_factory=list)
+    url: str | None = None
+    last_operation: dict[str, Any] | None = None
+    rolls: list[RollProgress] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
         return not any(self.by_role.values())
 
+    @property
+    def flagged(self) -> list[InstanceRow]:
+        return [i for i in self.instances if i.flags]
+
     def to_json(self) -> dict[str, Any]:
         return {"project": self.project, "environment": self.environment,
-                "empty": self.empty, "deployed_ref": self.deployed_ref, "lock": self.lock,
+                "empty": self.empty, "url": self.url, "deployed_ref": self.deployed_ref,
+                "lock": self.lock, "last_operation": self.last_operation,
                 "hourly_cost_estimate_usd": round(self.hourly_usd, 4),
                 "unpriced_instance_types": self.unpriced,
+                "instances": [i.to_json() for i in self.instances],
+                "image_rollout": [r.to_json() for r in self.rolls],
                 "roles": {role: [a.to_json() for a in items]
                           for role, items in self.by_role.items()},
                 "notes": self.notes}
@@ -66,39 +120,42 @@ def short_id(a: Actual) -> str:
 
 def text_rows(report: StatusReport) -> list[tuple[str, str, str, str, str]]:
     return [(role, a.kind.replace("_", " "), a.name, short_id(a), _describe(a))
-            for role, items in report.by_role.items() for a in items]
+            for role, items in report.by_role.items() for a in items
+            if a.kind != "instance"]
 
 
-def _cost(items: list[Actual]) -> tuple[float, list[str]]:
-    total, unpriced = 0.0, []
-    template_types = {a.role: a.attrs.get("instance_type") for a in items
-                      if a.kind == "launch_template"}
-    for a in items:
-        itype = a.attrs.get("instance_type")
-        if a.kind == "instance" and itype:
-            if itype in HOURLY_USD:
-                total += HOURLY_USD[itype]
-            else:
-                unpriced.append(str(itype))
-        elif a.kind == "auto_scaling_group":
-            count = len(a.attrs.get("instances") or []) or int(a.attrs.get("desired") or 0)
-            itype = a.attrs.get("instance_type") or template_types.get(a.role)
-            if itype in HOURLY_USD:
-                total += HOURLY_USD[itype] * count
-            elif itype:
-                unpriced.append(str(itype))
-        elif a.kind == "load_balancer":
-            total += ALB_HOURLY_USD
-        elif a.kind == "volume" and a.attrs.get("size"):
-            total += float(a.attrs["size"]) * GP3_GB_MONTH_USD / 730
-    return total, sorted(set(unpriced))
+def instance_rows(report: StatusReport) -> list[tuple[str, ...]]:
+    """The compact table: one line per instance, grouped by role."""
+    order = {r: i for i, r in enumerate(ROLE_ORDER)}
+    rows = sorted(report.instances, key=lambda i: (order.get(i.role, 99), i.id))
+    return [(i.role, i.id, i.state, i.private_ip or "-", i.image_id or "-", i.health or "-",
+             (i.commit or "-")[:12], ", ".join(i.flags)) for i in rows]
+
+
+def instance_flags(role: str, group: str | None, commit: str | None, image: str | None,
+                   deployed: str | None, current_image: str | None) -> tuple[str, ...]:
+    """Pure: what is off with one instance (app and worker members only run the app)."""
+    if group is None or role not in GROUP_ROLES:
+        return ()
+    flags = []
+    if deployed and commit is None:
+        flags.append(NO_COMMIT)
+    elif deployed and commit != deployed:
+        flags.append(OTHER_COMMIT)
+    if current_image and image and image != current_image:
+        flags.append(OLDER_IMAGE)
+    return tuple(flags)
 
 
 def status(session: Session) -> StatusReport:
-    """Read only: one discovery, the deployed commit and the lock holder."""
-    actual = discover(session.clients, session.scope)
+    """Read only: one discovery, every instance, target health, commit, lock, last operation."""
+    from argos_cloud.kinds import instance, target_group
+
+    clients, scope = session.clients, session.scope
+    actual = discover(clients, scope, [k for k in KIND_NAMES if k != "instance"])
+    machines = instance.read_all(clients, scope)
     by_role: dict[str, list[Actual]] = {}
-    for a in actual.all():
+    for a in [*actual.all(), *(m for m in machines if not m.attrs.get("group"))]:
         if a.role == "record":
             continue
         by_role.setdefault(a.role or "unknown", []).append(a)
@@ -110,7 +167,35 @@ def status(session: Session) -> StatusReport:
     if holder is not None:
         lock = {"who": holder.who, "operation": holder.operation, "since": holder.created,
                 "expires": holder.expires}
-    cost, unpriced = _cost([a for items in by_role.values() for a in items])
+    health: dict[str, str] = {}
+    for tg in actual.by_kind.get("target_group", []):
+        health.update(target_group.target_health(clients, tg.id))
+    images = {a.role: a.attrs.get("image_id") for a in actual.by_kind.get("launch_template", [])}
+    rows = [InstanceRow(
+        id=m.id, role=m.role, group=m.attrs.get("group"), state=str(m.attrs.get("state")),
+        private_ip=m.attrs.get("private_ip"), public_ip=m.attrs.get("public_ip"),
+        image_id=m.attrs.get("image_id"), instance_type=m.attrs.get("instance_type"),
+        commit=m.attrs.get("commit"), health=health.get(m.id),
+        flags=instance_flags(m.role, m.attrs.get("group"), m.attrs.get("commit"),
+                             m.attrs.get("image_id"), deployed, images.get(m.role)))
+        for m in machines]
+    rolls = [RollProgress(role, images.get(role),
+                          sum(1 for r in rows if r.role == role and r.group
+                              and r.image_id == images.get(role)),
+                          sum(1 for r in rows if r.role == role and r.group))
+             for role in GROUP_ROLES if role in images]
+    lbs = actual.by_kind.get("load_balancer", [])
+    url = f"http://{lbs[0].attrs['dns_name']}/" if lbs and lbs[0].attrs.get("dns_name") else None
+    last = session.journal().entries(1)
+    last_operation = None
+    if last:
+        e = last[0]
+        last_operation = {"command": e.command, "result": e.result, "who": e.who, "at": e.at,
+                          "finished": e.finished, "commit": e.commit,
+                          "failed_step": e.failed_step}
+    everything = [a for items in by_role.values() for a in items]
+    cost, unpriced = cost_of_actuals(everything)
     return StatusReport(environment=session.spec.name, project=session.spec.project,
                         by_role=by_role, deployed_ref=deployed, lock=lock, hourly_usd=cost,
-                        unpriced=unpriced, notes=list(session.notes))
+                        unpriced=unpriced, notes=list(session.notes), instances=rows,
+                        url=url, last_operation=last_operation, rolls=rolls)

@@ -1,0 +1,91 @@
+"""The hourly price table shared by `plan` and `status`, and the sums made from it.
+
+An estimate, not a bill: on-demand Linux list prices in us-east-1. A type the
+table does not know is named, never guessed. Pure: no AWS call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from argos_cloud.plan.types import Actual, Resource
+
+# On-demand Linux USD/hour in us-east-1 (2025 list prices).
+HOURLY_USD = {
+    "t3.micro": 0.0104, "t3.small": 0.0208, "t3.medium": 0.0416, "t3.large": 0.0832,
+    "m6i.large": 0.096, "m6i.xlarge": 0.192, "c6i.large": 0.085, "r6i.large": 0.126,
+}
+ALB_HOURLY_USD = 0.0225
+GP3_GB_MONTH_USD = 0.08
+HOURS_A_MONTH = 730
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    """Hourly USD before and after a plan; `unpriced` names types the table lacks."""
+
+    before: float
+    after: float
+    unpriced: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"hourly_usd_before": round(self.before, 4),
+                "hourly_usd_after": round(self.after, 4),
+                "unpriced_instance_types": list(self.unpriced)}
+
+
+class _Sum:
+    def __init__(self) -> None:
+        self.total = 0.0
+        self.unpriced: set[str] = set()
+
+    def instances(self, itype: object, count: int = 1) -> None:
+        if not itype or count <= 0:
+            return
+        if str(itype) in HOURLY_USD:
+            self.total += HOURLY_USD[str(itype)] * count
+        else:
+            self.unpriced.add(str(itype))
+
+    def volume(self, size: object) -> None:
+        if size:
+            self.total += float(str(size)) * GP3_GB_MONTH_USD / HOURS_A_MONTH
+
+
+def cost_of_actuals(items: Iterable[Actual]) -> tuple[float, list[str]]:
+    """What exists costs: instances, group members, load balancers, data volumes."""
+    items = list(items)
+    s = _Sum()
+    template_types = {a.role: a.attrs.get("instance_type") for a in items
+                      if a.kind == "launch_template"}
+    for a in items:
+        if a.kind == "instance":
+            s.instances(a.attrs.get("instance_type"))
+        elif a.kind == "auto_scaling_group":
+            count = len(a.attrs.get("instances") or []) or int(a.attrs.get("desired") or 0)
+            s.instances(a.attrs.get("instance_type") or template_types.get(a.role), count)
+        elif a.kind == "load_balancer":
+            s.total += ALB_HOURLY_USD
+        elif a.kind == "volume":
+            s.volume(a.attrs.get("size"))
+    return s.total, sorted(s.unpriced)
+
+
+def cost_of_resources(items: Iterable[Resource]) -> tuple[float, list[str]]:
+    """What the configuration asks for costs: the same sums from desired specs."""
+    items = list(items)
+    s = _Sum()
+    template_types: Mapping[str, Any] = {r.role: r.spec.get("instance_type") for r in items
+                                         if r.kind == "launch_template"}
+    for r in items:
+        if r.kind == "instance":
+            s.instances(r.spec.get("instance_type"))
+        elif r.kind == "auto_scaling_group":
+            s.instances(template_types.get(r.role), int(r.spec.get("desired") or 0))
+        elif r.kind == "load_balancer":
+            s.total += ALB_HOURLY_USD
+        elif r.kind == "volume":
+            s.volume(r.spec.get("size"))
+    return s.total, sorted(s.unpriced)
