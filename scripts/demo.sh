@@ -12,9 +12,11 @@ run validate
 run sandbox start
 run sandbox reset
 run --yes "$ENV_NAME" commission
-run "$ENV_NAME" plan
-run "$ENV_NAME" status
+run "$ENV_NAME" plan --detailed-exitcode
+run "$ENV_NAME" check
 run --yes "$ENV_NAME" deploy --ref main
+run "$ENV_NAME" status
+run "$ENV_NAME" graph --format mermaid
 run "$ENV_NAME" history
 run --yes "$ENV_NAME" decommission
 run --yes "$ENV_NAME" clean

@@ -9,7 +9,7 @@ import pytest
 
 from argos_cloud.aws.session import Clients
 from argos_cloud.kinds.volume import TAG_FINAL_SNAPSHOT, TAG_VOLUME
-from argos_cloud.model.names import Scope, tag_specifications
+from argos_cloud.model.names import TAG_BAKE, Scope, tag_specifications
 from argos_cloud.workflows.check import find_orphans
 from tests.aws.commission_env import open_env
 
@@ -74,10 +74,37 @@ def test_orphans_name_gone_environments_loose_volumes_and_old_final_snapshots(
     snaps = [ec2.create_snapshot(VolumeId=data, TagSpecifications=tag_specifications(
         mine.tags("database", **{TAG_FINAL_SNAPSHOT: f"2026-01-0{i}T00:00:00Z"}),
         "snapshot"))["SnapshotId"] for i in (1, 2)]
+    bake = ec2.create_security_group(GroupName="argos-image-bake", Description="bake",
+                                     TagSpecifications=tag_specifications(Scope(
+                                         "argos", None).tags("image", **{TAG_BAKE: "d"}),
+                                         "security-group"))["GroupId"]
     orphans = {(o.kind, o.id): o.why for o in find_orphans(session)}
+    assert "bake leftover" in orphans[("security_group", bake)]
     assert "environment 'legacy'" in orphans[("volume", stray)]
     assert ("parameter", "/argos-cloud/argos/legacy/") in orphans
     assert "unattached" in orphans[("volume", data)]  # its own data volume, used by nothing
     old = [k for k in orphans if k[0] == "snapshot"]
     assert len(old) == 1 and old[0][1] in snaps
     assert all("staging" not in why or "unattached" in why for why in orphans.values())
+
+
+def test_a_restore_names_a_snapshot_that_exists_or_latest_of_this_environment(
+        aws: Clients, tmp_path: Path) -> None:
+    from argos_cloud.errors import BadInput
+    from argos_cloud.kinds.volume import resolve_snapshot
+
+    scope = Scope("argos", "qa")
+    with pytest.raises(BadInput, match="no final snapshot"):
+        resolve_snapshot(aws, scope, "latest")
+    with pytest.raises(BadInput, match="no snapshot snap-0123456789abcdef0"):
+        resolve_snapshot(aws, scope, "snap-0123456789abcdef0")
+    with pytest.raises(BadInput, match="not a snapshot id"):
+        resolve_snapshot(aws, scope, "yesterday")
+    volume = aws.ec2.create_volume(AvailabilityZone="us-east-1a", Size=5)["VolumeId"]
+    other = aws.ec2.create_snapshot(VolumeId=volume, TagSpecifications=tag_specifications(
+        Scope("argos", "staging").tags("database", **{TAG_FINAL_SNAPSHOT: "x"}),
+        "snapshot"))["SnapshotId"]
+    mine = aws.ec2.create_snapshot(VolumeId=volume, TagSpecifications=tag_specifications(
+        scope.tags("database", **{TAG_FINAL_SNAPSHOT: "x"}), "snapshot"))["SnapshotId"]
+    assert resolve_snapshot(aws, scope, "latest") == mine  # never another environment's
+    assert resolve_snapshot(aws, scope, other) == other  # an explicit id is the user's call

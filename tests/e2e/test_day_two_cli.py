@@ -110,6 +110,9 @@ def test_day_two_on_the_sandbox(cli, project: Path, moto_server: str,  # type: i
         assert member["flags"] == []
     assert {i["target_health"] for i in by_role["app"]} == {"healthy"}
     assert status["last_operation"]["command"] == "deploy"
+    text = cli("qa", "status").stdout
+    assert "url: http://" in text and f"  {A[:12]}" in text
+    assert "last operation: deploy" in text and "succeeded" in text
 
     # graph: an SVG whose nodes are the plan's resources
     if dot_program() is not None:

@@ -351,9 +351,6 @@ def _execute(session: Session, command: str, commit: str, ref: str, roles: list[
         _restore_bundle(session, executor, result, previous_bundle)
         raise
     store.put(scope.parameter(DEPLOYED), commit, tags=scope.tags("record"))
-    from argos_cloud.kinds.instance import tag_commit
-
-    tag_commit(clients, sorted({i for b in result.batches for i in b.instance_ids}), commit)
     if result.previous and result.previous != commit:
         store.put(scope.parameter(DEPLOYED_PREVIOUS), result.previous, tags=scope.tags("record"))
     result.recorded = True
@@ -373,6 +370,11 @@ def _run_batch(session: Session, executor: RemoteExecutor, result: DeployResult,
         raise DeployFailed(result, f"{step} failed: {'; '.join(outcome.problems)}; the "
                            f"batches after it were not applied and {result.commit} was not "
                            "recorded")
+    # Each instance says what it runs (status reads it): a batch that succeeded runs
+    # this commit even if a later batch fails and the recorded commit stays the old one.
+    from argos_cloud.kinds.instance import tag_commit
+
+    tag_commit(session.clients, outcome.instance_ids, result.commit)
     if hook is not None:
         hook.on_event(StepSucceeded(step, outcome.status))
 
