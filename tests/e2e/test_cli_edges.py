@@ -78,3 +78,36 @@ def test_json_output_is_one_document_even_with_progress(cli) -> None:  # type: i
     body = json.loads(ran.stdout)
     assert body["ok"] is True
     assert "ok  instance.master" in ran.stderr  # progress went to stderr
+
+
+def test_lock_wait_takes_the_lock_once_a_live_holder_releases(cli, moto_server: str) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    from argos_cloud.aws.store import ParameterStore
+
+    ssm = boto3.client("ssm", endpoint_url=moto_server, region_name="us-east-1",
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    holder = EnvironmentLock(ParameterStore(ssm), Scope("argos", "qa"),
+                             who="deploy@build-01", operation="deploy")
+    holder.acquire()  # this process: alive, so never stale
+    assert cli("--yes", "qa", "commission").status == 3
+    releaser = threading.Timer(0.5, holder.release)
+    releaser.start()
+    try:
+        ran = cli("--yes", "qa", "commission", "--lock-wait", "60")
+    finally:
+        releaser.join()
+    assert ran.status == 0, ran.stderr
+
+
+def test_unlock_of_a_live_holder_needs_force_under_yes(cli, moto_server: str) -> None:  # type: ignore[no-untyped-def]
+    from argos_cloud.aws.store import ParameterStore
+
+    ssm = boto3.client("ssm", endpoint_url=moto_server, region_name="us-east-1",
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    EnvironmentLock(ParameterStore(ssm), Scope("argos", "qa"), who="deploy@build-01",
+                    operation="deploy").acquire()
+    ran = cli("--yes", "qa", "unlock")
+    assert ran.status == 3 and "still alive" in ran.stderr and "deploy@build-01" in ran.stderr
+    ran = cli("--yes", "qa", "unlock", "--force")
+    assert ran.status == 0 and "broke the lock held by deploy@build-01" in ran.stdout

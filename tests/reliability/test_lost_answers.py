@@ -58,6 +58,19 @@ def test_commission_survives_a_lost_answer_on_every_kind_of_write(
     assert prepare(session).plan.empty
 
 
+def test_commission_survives_a_refused_send_on_every_kind_of_write(
+        aws: Clients, tmp_path: Path) -> None:
+    """The other side: the request never reached AWS (throttled, 5xx); botocore retries."""
+    faults = Faults().attach(aws)
+    for operation in COMMISSION_WRITES:  # 5xx, not throttling: adaptive mode would slow all
+        faults.add(operation, status=500, code="InternalError")
+    session = open_env(aws, tmp_path)
+    execute(session, prepare(session))
+    assert faults.injected["RunInstances"] == 1 and faults.injected["CreateImage"] == 1
+    assert faults.pending("RunInstances") == 0 and faults.pending("CreateLoadBalancer") == 0
+    assert inventory(session) == dict.fromkeys(EXPECTED, 1)
+
+
 def test_a_lost_add_role_answer_counts_as_done(aws: Clients, tmp_path: Path) -> None:
     faults = Faults().attach(aws)
     faults.lose("AddRoleToInstanceProfile")

@@ -78,7 +78,7 @@ BAD = [
      "production", "environments.production.app.instance_typo", "unknown key"),
     ('base_ami_name = "ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-*"\n', "",
      "qa", "image", "base_ami_id"),
-    ('# cidrs = ["203.0.113.0/24"]', 'cidrs = ["0.0.0.0/0"]', "qa", "ssh", "whole internet"),
+    ('# cidrs = ["203.0.113.0/24"]', 'cidrs = ["0.0.0.0/0"]', "qa", "ssh.cidrs", "whole internet"),
     ('# cidrs = ["203.0.113.0/24"]', 'cidrs = ["203.0.113.0/24"]', "qa", "ssh.public_key",
      "missing value"),
     ('[salt]', '[salt]\nstate_tree = "nowhere"', "qa", "salt.state_tree", "no such folder"),
