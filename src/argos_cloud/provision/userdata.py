@@ -165,6 +165,9 @@ def image_bake_commands(salt_version: str) -> list[str]:
                        "grains": {"roles": ["image"]}}, sort_keys=True)
     return [
         "set -euo pipefail",
+        # The SSM agent answers before cloud-init ends; cloud-init would write its
+        # records (and root's authorized_keys) again after the scrub.
+        "cloud-init status --wait >/dev/null 2>&1 || true",
         f"SALT_VERSION={shlex.quote(salt_version)}",
         _INSTALL_SALT.rstrip("\n"),
         "mkdir -p /etc/salt/minion.d",

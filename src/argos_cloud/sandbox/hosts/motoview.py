@@ -199,6 +199,9 @@ def attachments() -> list[AttachmentView]:
             attachment = getattr(volume, "attachment", None)
             if attachment is None or attachment.instance is None:
                 continue
+            root = getattr(attachment.instance, "root_device_name", None) or "/dev/sda1"
+            if attachment.device in (root, "/dev/sda1", "/dev/xvda"):
+                continue  # the root volume: the machine's own root filesystem (nvme0n1)
             found.append(AttachmentView(volume.id, attachment.instance.id, attachment.device,
                                         int(volume.size), volume.snapshot_id or None))
     return found
