@@ -81,6 +81,9 @@ def create_request(want: Resource, scope: Scope) -> dict[str, Any]:
     return {"Name": want.name, "Protocol": spec["protocol"], "Port": spec["port"],
             "VpcId": spec["vpc_id"], "HealthCheckProtocol": "HTTP",
             "HealthCheckPath": spec["health_path"], "Matcher": {"HttpCode": "200-399"},
+            # 2 checks 10 s apart: a deploy's health gate waits ~20 s, not AWS's default 150 s.
+            "HealthCheckIntervalSeconds": 10, "HealthCheckTimeoutSeconds": 5,
+            "HealthyThresholdCount": 2, "UnhealthyThresholdCount": 2,
             "TargetType": "instance", "Tags": tag_list(scope.tags(want.role))}
 
 

@@ -22,12 +22,12 @@ _BROKERS = {"redis": ("redis", 6379), "rabbitmq": ("amqp", 5672)}
 
 def build_pillar(spec: EnvironmentSpec, *, commit: str, master_address: str | None = None,
                  database_host: str = "", broker_host: str = "",
-                 vpc_cidr: str = "10.0.0.0/8", data_device: str = "/dev/xvdf",
+                 vpc_cidr: str = "10.0.0.0/8", data_device: str = "/dev/sdf",
                  ) -> dict[str, Any]:
     """The non-secret pillar under `argos`; plain JSON types so it serialises as written.
 
-    `data_device` is the database's data volume as the instance sees it: on
-    Nitro instances pass its `/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol…` link.
+    `data_device` is the name the data volume is attached under; the database
+    state finds what the instance shows for it (xvdf on Xen, an NVMe disk on Nitro).
     """
     scope = Scope(spec.project, spec.name)
     scheme, port = _BROKERS[spec.broker.engine]

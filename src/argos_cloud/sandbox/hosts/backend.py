@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from argos_cloud.sandbox.hosts import machine as machines
-from argos_cloud.sandbox.hosts import motoview, network, proxy, volumes
+from argos_cloud.sandbox.hosts import motoview, network, proxy, sources, volumes
+from argos_cloud.sandbox.hosts.balancer import Balancers
 from argos_cloud.sandbox.hosts.baseimage import (
     IMAGE_NAME,
     cache_root,
@@ -70,6 +71,7 @@ class Hosts:
         self.base_root: Path | None = None
         self.wheels: Path | None = None
         self.imds: Imds | None = None
+        self.balancers = Balancers(self._address)
 
     # -- life ---------------------------------------------------------------------
 
@@ -81,8 +83,10 @@ class Hosts:
         self.records.add("dir", str(self.root / "run"))
         self.base_root = ensure_base_image(self.log)
         self.wheels = ensure_wheelhouse(self.log, WHEELS)
-        network.ensure_anchor(self.records, [80, self.aws_port, proxy.PORT])
+        network.ensure_anchor(self.records, [80, self.aws_port, proxy.PORT, sources.PORT])
         proxy.start(self.records, cache_root() / "apt-cacher-ng", self.root / "run")
+        sources.start(self.records, self.root / "run")
+        self.balancers.start()
         self.imds = Imds(self._identity)
         self.imds.serve()
         with self.lock:
@@ -97,6 +101,7 @@ class Hosts:
         list(self.pool.map(lambda m: machines.power_off(m, self.records), running))
         if self.imds is not None:
             self.imds.close()
+        self.balancers.stop()
         teardown(self.records)
 
     # -- the request path -----------------------------------------------------------
@@ -113,11 +118,67 @@ class Hosts:
                 answer = self._ssm(target.split(".", 1)[1], request, moto_app, environ)
                 if answer is not None:
                     return _json(start_response, *answer)
+            if environ.get("REQUEST_METHOD") == "POST" and "DescribeTargetHealth" in str(
+                    environ.get("QUERY_STRING", "")) + self._peek_action(environ):
+                return self._target_health(moto_app, environ, start_response)
             with self.lock:
                 result = list(moto_app(environ, start_response))
                 self._sync()
             return result
         return app
+
+    @staticmethod
+    def _peek_action(environ: dict[str, Any]) -> str:
+        """The form body's Action of a query-protocol request (the body is put back)."""
+        if "x-www-form-urlencoded" not in str(environ.get("CONTENT_TYPE", "")):
+            return ""
+        size = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(size) if size else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        return "Action=DescribeTargetHealth" if b"Action=DescribeTargetHealth" in body else ""
+
+    def _target_health(self, moto_app: WSGIApp, environ: dict[str, Any],
+                       start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """moto's answer, with each target's state replaced by the real checks' verdict."""
+        import urllib.parse
+        import xml.etree.ElementTree as ET
+
+        size = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(size) if size else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        group_arn = urllib.parse.parse_qs(body.decode()).get("TargetGroupArn", [""])[0]
+        status: list[Any] = []
+        with self.lock:
+            data = b"".join(moto_app(environ, lambda s, h, *_: status.append((s, h))))
+        if not status or not str(status[0][0]).startswith("200"):
+            start_response(*status[0]) if status else None
+            return [data]
+        namespace = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"
+        ET.register_namespace("", namespace)
+        root = ET.fromstring(data)
+        for member in root.iter(f"{{{namespace}}}member"):
+            target_id = member.findtext(f"{{{namespace}}}Target/{{{namespace}}}Id")
+            health = member.find(f"{{{namespace}}}TargetHealth")
+            found = self.balancers.state_of(group_arn, target_id or "")
+            if health is None or found is None:
+                continue
+            for child in list(health):
+                health.remove(child)
+            ET.SubElement(health, f"{{{namespace}}}State").text = found.state
+            if found.reason:
+                ET.SubElement(health, f"{{{namespace}}}Reason").text = found.reason
+                ET.SubElement(health, f"{{{namespace}}}Description").text = (
+                    "Health checks failed" if found.state == "unhealthy"
+                    else "Initial health checks in progress")
+        out = ET.tostring(root, xml_declaration=False)
+        headers = [(k, v) for k, v in status[0][1] if k.lower() != "content-length"]
+        start_response(status[0][0], [*headers, ("Content-Length", str(len(out)))])
+        return [out]
+
+    def _address(self, instance_id: str) -> str | None:
+        with self.lock:
+            view = self.views.get(instance_id)
+            return view.address if view is not None and instance_id in self.ready else None
 
     def _ssm(self, operation: str, request: dict[str, Any], moto_app: WSGIApp,
              environ: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
@@ -176,6 +237,8 @@ class Hosts:
         self._sync_images()
         self._sync_volumes()
         self._sync_firewall()
+        motoview.set_dns_names(self.balancers.update(motoview.target_groups(),
+                                                     motoview.listeners()))
         self._write_status()
 
     def _base_image(self, region: str) -> None:

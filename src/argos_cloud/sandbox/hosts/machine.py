@@ -90,6 +90,10 @@ def write_seed(rootfs: Path, seed: Seed) -> None:
     (nocloud / "user-data").write_bytes(seed.user_data or b"#cloud-config\n{}\n")
     (nocloud / "user-data").chmod(0o600)
     (rootfs / "etc/hostname").write_text(seed.hostname + "\n")
+    resolv = rootfs / "etc/resolv.conf"
+    resolv.unlink(missing_ok=True)  # no resolver: a lookup fails at once, never hangs
+    resolv.write_text("# argos-cloud hosts sandbox: no DNS; registries via the proxy\n"
+                      "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
     (rootfs / "etc/hosts").write_text(
         f"127.0.0.1 localhost\n{seed.address} {seed.hostname}\n"
         "::1 localhost ip6-localhost ip6-loopback\n")
@@ -118,7 +122,9 @@ def boot(machine: Machine, records: Records, *, wheelhouse: Path | None) -> None
     argv = ["systemd-nspawn", "--quiet", "--boot", "--register=no", "--keep-unit",
             f"--machine={machine.instance_id}", f"--directory={machine.rootfs}",
             f"--network-namespace-path=/run/netns/{machine.netns}",
-            "--capability=all", "--console=passive"]
+            "--capability=all", "--console=passive",
+            "--resolv-conf=off",  # not this computer's resolver: its address is not theirs
+            "--timezone=off", "--link-journal=no"]
     if wheelhouse is not None:
         argv.append(f"--bind-ro={wheelhouse}:{WHEELS_IN_MACHINE}")
     log = open(machine.root_dir / "nspawn.log", "ab")  # noqa: SIM115 - handed to the child

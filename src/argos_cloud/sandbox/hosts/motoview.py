@@ -227,3 +227,59 @@ def set_snapshot_status(snapshot_id: str, status: str) -> None:
         snap = backend.snapshots.get(snapshot_id)
         if snap is not None:
             snap.status = status
+
+
+def _elbv2() -> Iterator[tuple[str, Any]]:
+    from moto.elbv2.models import elbv2_backends
+
+    yield from dict.items(elbv2_backends[ACCOUNT])
+
+
+def target_groups() -> list[Any]:
+    """Every target group as balancer.GroupView."""
+    from argos_cloud.sandbox.hosts.balancer import GroupView
+
+    found = []
+    for _, backend in _elbv2():
+        for group in backend.target_groups.values():
+            matcher = (getattr(group, "matcher", None) or {}).get("HttpCode", "200")
+            found.append(GroupView(
+                group.arn, int(group.port or 80), str(group.health_check_path or "/"),
+                str(group.health_check_port or "traffic-port"),
+                float(group.health_check_interval_seconds or 30),
+                float(group.health_check_timeout_seconds or 5),
+                int(group.healthy_threshold_count or 5),
+                int(group.unhealthy_threshold_count or 2), str(matcher),
+                tuple((t["Id"], int(t.get("Port") or group.port or 80))
+                      for t in group.targets.values())))
+    return found
+
+
+def listeners() -> list[Any]:
+    """Every HTTP listener of an application load balancer as balancer.ListenerView."""
+    from argos_cloud.sandbox.hosts.balancer import ListenerView
+
+    found = []
+    for _, backend in _elbv2():
+        for balancer in backend.load_balancers.values():
+            for listener in balancer.listeners.values():
+                if str(listener.protocol).upper() != "HTTP":
+                    continue
+                group = None
+                for action in listener.default_actions or []:
+                    data = getattr(action, "data", action)
+                    if data.get("Type") == "forward":
+                        group = data.get("TargetGroupArn") or next(
+                            (g.get("TargetGroupArn") for g in
+                             (data.get("ForwardConfig") or {}).get("TargetGroups", [])), None)
+                found.append(ListenerView(listener.arn, balancer.arn, int(listener.port),
+                                          group))
+    return found
+
+
+def set_dns_names(ports: dict[str, int]) -> None:
+    """A balancer answers on 127.0.0.1:<port>: that is its name on this sandbox."""
+    for _, backend in _elbv2():
+        for arn, balancer in backend.load_balancers.items():
+            if arn in ports:
+                balancer.dns_name = f"127.0.0.1:{ports[arn]}"

@@ -2,19 +2,32 @@
 # false), reachable only from inside the VPC (security groups narrow this to
 # the app and worker hosts).
 {%- set db = pillar['argos']['database'] %}
-{%- set pg_version = db.get('version', '14') %}
+{#- The distribution's PostgreSQL, by grains (the conf dir is named by it). #}
+{%- set by_release = {'Debian': {11: '13', 12: '15', 13: '17'},
+                      'Ubuntu': {20: '12', 22: '14', 24: '16'}} %}
+{%- set pg_version = db.get('version') or by_release.get(grains['os'], {}).get(
+      grains.get('osmajorrelease', 0) | int, '15') %}
 {%- set conf_dir = '/etc/postgresql/' ~ pg_version ~ '/main' %}
 
-# Formats the volume only when it holds no filesystem yet (blkid only reads).
+argos-data-device:
+  file.managed:
+    - name: /usr/local/sbin/argos-data-device
+    - source: salt://database/files/argos-data-device
+    - mode: '0755'
+
+# Formats the volume only when no disk carries the label yet (blkid only reads).
+# The device's name differs by instance type (sdf, xvdf, nvme1n1): found at run time.
 postgresql-data-filesystem:
   cmd.run:
-    - name: mkfs.ext4 -q -L argos-pgdata {{ db.data_device }}
-    - unless: blkid {{ db.data_device }}
+    - name: mkfs.ext4 -q -L argos-pgdata "$(/usr/local/sbin/argos-data-device {{ db.data_device }})"
+    - unless: blkid -L argos-pgdata
+    - require:
+      - file: argos-data-device
 
 postgresql-data-volume:
   mount.mounted:
     - name: /var/lib/postgresql
-    - device: {{ db.data_device }}
+    - device: LABEL=argos-pgdata
     - fstype: ext4
     - opts: defaults,nofail
     - mkmnt: True

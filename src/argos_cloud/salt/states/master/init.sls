@@ -34,6 +34,11 @@ argos-secrets-script:
     - template: jinja
     - mode: '0755'
 
+# Debian's and Amazon Linux's minimal images have no iptables; Ubuntu's has.
+salt-master-firewall-tools:
+  pkg.installed:
+    - name: iptables
+
 salt-master-firewall-rules:
   file.managed:
     - name: /etc/iptables/argos-salt.rules
@@ -47,6 +52,8 @@ salt-master-firewall:
     - name: iptables-restore --noflush /etc/iptables/argos-salt.rules
     - onchanges:
       - file: salt-master-firewall-rules
+    - require:
+      - pkg: salt-master-firewall-tools
 
 salt-master-firewall-jump:
   cmd.run:

@@ -1,0 +1,38 @@
+"""Source repositories for the machines: `git daemon`, read-only, on 169.254.169.254.
+
+The tool mirrors a local `[source] repository` (a path or file:// URL) into
+`<state dir>/hosts/run/git/` before it publishes a bundle; the machines clone
+`git://169.254.169.254/<name>` from there, as they would clone from GitHub.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from argos_cloud.errors import OperationFailed
+from argos_cloud.sandbox.hosts.network import ANCHOR_IP
+from argos_cloud.sandbox.hosts.records import Records
+
+PORT = 9418
+MARKER = "argos-sandbox-git"
+
+
+def base(state_run: Path) -> Path:
+    return state_run / "git"
+
+
+def start(records: Records, state_run: Path) -> int:
+    root = base(state_run)
+    root.mkdir(parents=True, exist_ok=True)
+    argv = ["git", "daemon", "--reuseaddr", f"--listen={ANCHOR_IP}", f"--port={PORT}",
+            "--export-all", f"--base-path={root}", f"--pid-file={state_run}/{MARKER}.pid",
+            str(root)]
+    with open(state_run / "git-daemon.log", "ab") as out:
+        try:
+            child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                                     start_new_session=True)
+        except OSError as e:
+            raise OperationFailed(f"hosts sandbox: git daemon did not start: {e}") from e
+    records.add("process", "git-daemon", pid=child.pid, marker=MARKER)
+    return child.pid
