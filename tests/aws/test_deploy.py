@@ -206,8 +206,15 @@ def test_an_unhealthy_app_batch_stops_the_deploy_and_leaves_the_rest_alone(
     assert [b.status for b in result.batches] == ["applied", "failed", "not run", "not run"]
     assert f"{sick} is unhealthy" in str(failure.value)
     salt_runs = [s for s in fake.sent if "state.highstate" in s.commands[-1]]
-    assert len(salt_runs) == 2  # batches 3 and 4 were never sent
-    assert "state.highstate" not in fake.sent[-1].commands[-1]  # the old bundle put back
+    forward = [s for s in salt_runs if "bring back" not in s.comment]
+    assert len(forward) == 2  # batches 3 and 4 were never sent
+    restored = next(i for i, s in enumerate(fake.sent) if "restore bundle" in s.comment)
+    back = [s for s in fake.sent[restored:] if "bring back" in s.comment]
+    # The two batches that ran B run A again, from A's bundle, after it was put back.
+    assert [s.comment.rsplit(" ", 3)[-3:] for s in back] == [["app", "batch", "1/4"],
+                                                             ["app", "batch", "2/4"]]
+    assert all(any(first.bundle_key in c for c in s.commands) for s in back)
+    assert any(f"brought back to {A}" in n for n in result.notes)
     assert deployed(aws) == A and result.previous == A
     assert bundle_record(aws)["commit"] == A and bundle_record(aws)["key"] == first.bundle_key
     entry = next(e for e in session.journal().entries() if e.commit == B)

@@ -23,7 +23,7 @@ _BROKERS = {"redis": ("redis", 6379), "rabbitmq": ("amqp", 5672)}
 def build_pillar(spec: EnvironmentSpec, *, commit: str, master_address: str | None = None,
                  database_host: str = "", broker_host: str = "",
                  vpc_cidr: str = "10.0.0.0/8", data_device: str = "/dev/sdf",
-                 ) -> dict[str, Any]:
+                 repository: str | None = None) -> dict[str, Any]:
     """The non-secret pillar under `argos`; plain JSON types so it serialises as written.
 
     `data_device` is the name the data volume is attached under; the database
@@ -36,7 +36,7 @@ def build_pillar(spec: EnvironmentSpec, *, commit: str, master_address: str | No
         "environment": spec.name,
         "region": spec.region,
         "commit": commit,
-        "repository": spec.source.repository,
+        "repository": repository or spec.source.repository,
         "requirements": spec.source.requirements,
         "health_path": spec.source.health_path,
         "app": {"port": spec.app.port, "wsgi_module": spec.source.wsgi_module},

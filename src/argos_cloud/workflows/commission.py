@@ -97,7 +97,8 @@ def build_bundle(session: Session, tree: Path, facts: Facts, commit: str,
     pillar = build_pillar(session.spec, commit=commit,
                           master_address=addresses.get("master"),
                           database_host=addresses.get("database", ""),
-                          broker_host=addresses.get("broker", ""), vpc_cidr=facts.vpc_cidr)
+                          broker_host=addresses.get("broker", ""), vpc_cidr=facts.vpc_cidr,
+                          repository=session.clone_url())
     body = bundle(tree, pillar, _templates(session))
     return body, bundle_digest(body)
 
@@ -141,7 +142,7 @@ def prepare(session: Session, *, restore_snapshot: str | None = None) -> Prepare
         from argos_cloud.kinds.volume import resolve_snapshot
 
         restore = resolve_snapshot(session.clients, session.scope, restore_snapshot)
-    commit = session.deployed_commit() or spec.source.ref
+    commit = session.deployed_commit() or _configured_commit(session)
     addresses = _addresses(actual)
     digest = UNKNOWN
     if "database" in addresses and "broker" in addresses and "master" in addresses:
@@ -151,6 +152,33 @@ def prepare(session: Session, *, restore_snapshot: str | None = None) -> Prepare
     plan = build_plan(desired, actual, project=spec.project, environment=spec.name,
                       notes=session.notes)
     return Prepared(plan=plan, facts=facts, actual=actual, tree=tree, commit=commit)
+
+
+def _first_deploy(session: Session, prepared: Prepared, plan: Plan, result: Any,
+                  executor: Any, hook: Hook | None) -> None:
+    """The configured commit through the master, gated on health, recorded (DESIGN §1)."""
+    from argos_cloud.provision.git import is_commit
+    from argos_cloud.workflows.deploy import DeployFailed, first_deploy
+
+    if not is_commit(prepared.commit):
+        return
+    try:
+        first_deploy(session, prepared.commit, session.spec.source.ref, executor=executor,
+                     hook=hook)
+    except DeployFailed as e:
+        raise CommissionFailed(CommissionResult(plan, result, list(session.notes)),
+                               f"the environment is built, but its first deploy failed: {e}; "
+                               "fix the commit and run deploy") from e
+
+
+def _configured_commit(session: Session) -> str:
+    """The config's ref as a commit; on the plain emulator, where nothing clones, as given."""
+    from argos_cloud.provision.git import is_commit, resolve_ref
+
+    ref = session.spec.source.ref
+    if is_commit(ref) or session.emulated:
+        return ref
+    return resolve_ref(session.source_repository(), ref)
 
 
 def step_graph(plan: Plan) -> StepGraph:
@@ -223,6 +251,8 @@ def execute(session: Session, prepared: Prepared, *, hook: Hook | None = None,
         else:
             journal.finish(entry, "succeeded")
         rolls: list[RollResult] = []
+        if result.ok and not session.emulated and session.deployed_commit() is None:
+            _first_deploy(session, prepared, plan, result, executor, hook)
         if result.ok:  # groups on an older image are rolled onto the new one
             try:
                 rolls = roll_images(session)

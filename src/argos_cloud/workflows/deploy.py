@@ -252,7 +252,7 @@ def _resolve(session: Session, ref: str, notes: list[str],
     if is_commit(ref):
         return ref.lower()
     try:
-        return resolve(session.spec.source.repository, ref)
+        return resolve(session.source_repository(), ref)
     except (BadInput, OperationFailed) as e:
         if not session.emulated:
             raise
@@ -261,9 +261,22 @@ def _resolve(session: Session, ref: str, notes: list[str],
         return ref
 
 
+def first_deploy(session: Session, commit: str, ref: str, *,
+                 executor: RemoteExecutor | None = None,
+                 hook: Hook | None = None) -> DeployResult:
+    """Commission's deploy of the configured ref, under commission's lock.
+
+    The new hosts converge by themselves as they start; this applies the
+    highstate through the master, gates on health, and records the commit as
+    the first deployed one (a `deploy` in history), so rollback has a base.
+    """
+    return _run(session, "deploy", lambda: (commit, ref, []), None, "100%", executor, hook,
+                locked=True)
+
+
 def _run(session: Session, command: str, target: Callable[[], tuple[str, str, list[str]]],
          roles: list[str] | None, batch: str, executor: RemoteExecutor | None,
-         hook: Hook | None) -> DeployResult:
+         hook: Hook | None, *, locked: bool = False) -> DeployResult:
     from argos_cloud.engine.lock import who_am_i
 
     chosen = list(dict.fromkeys(roles or DEFAULT_ROLES))
@@ -272,7 +285,7 @@ def _run(session: Session, command: str, target: Callable[[], tuple[str, str, li
         raise BadInput(f"--roles: {', '.join(bad)}: only app and worker are deployed")
     batch_size(batch, 1)  # bad input before the lock
     journal = session.journal()
-    with session.lock(command):
+    with contextlib.nullcontext() if locked else session.lock(command):
         commit, ref, notes = target()
         entry = journal.start(command, who=who_am_i(), commit=commit)
         try:
@@ -347,8 +360,10 @@ def _execute(session: Session, command: str, commit: str, ref: str, roles: list[
         for outcome in result.batches:
             _run_batch(session, executor, result, outcome, bucket, key, arns[outcome.role],
                        hook)
-    except BaseException:  # a failed batch, an AWS error or Ctrl-C: the old bundle goes back
+    except BaseException as e:  # a failed batch, an AWS error or Ctrl-C: the old bundle goes back
         _restore_bundle(session, executor, result, previous_bundle)
+        if isinstance(e, DeployFailed) and not session.emulated:
+            _bring_back(session, executor, result, previous_bundle)
         raise
     store.put(scope.parameter(DEPLOYED), commit, tags=scope.tags("record"))
     if result.previous and result.previous != commit:
@@ -448,6 +463,41 @@ def _restore_bundle(session: Session, executor: RemoteExecutor, result: DeployRe
                                 f"(command {sent.command_id})")
     except Exception as e:  # never hide the batch failure behind this one
         result.notes.append(f"could not restore the previous bundle on the master: {e}")
+
+
+def _bring_back(session: Session, executor: RemoteExecutor, result: DeployResult,
+                previous: str) -> None:
+    """The batches that ran the new commit run the last good one again (its bundle's commit)."""
+    touched = [o for o in result.batches if o.status in (APPLIED, FAILED)]
+    try:
+        record = json.loads(previous)
+        bucket, key, commit = record["bucket"], record["key"], record.get("commit")
+    except (ValueError, KeyError, TypeError):
+        result.notes.append("the previous bundle is unreadable: the failed batch keeps the new "
+                            "commit; deploy a good commit")
+        return
+    for outcome in touched:
+        minions = [minion_id(session.scope, outcome.role, i) for i in outcome.instance_ids]
+        session.on_event(outcome.step, f"bringing {len(minions)} minion(s) back to "
+                                       f"{str(commit or 'the previous commit')[:12]}")
+        sent = executor.run([result.master], highstate_command(
+            session.scope, outcome.role, minions, bucket, key, session.clients.region),
+            timeout=SALT_TIMEOUT, comment=f"argos-cloud {result.command} bring back "
+                                          f"{outcome.step}")
+        result.record_command(sent)
+        invocation = next((i for i in sent.invocations if i.instance_id == result.master),
+                          None)
+        problems = salt_result.command_problems(invocation, minions)
+        if problems:
+            result.notes.append(f"{outcome.step}: bringing back failed too: "
+                                f"{'; '.join(problems)}")
+        else:
+            result.notes.append(f"{outcome.step}: brought back to "
+                                f"{commit or 'the previous bundle'}")
+            if commit:
+                from argos_cloud.kinds.instance import tag_commit
+
+                tag_commit(session.clients, outcome.instance_ids, commit)
 
 
 def _bucket(bundle_record: str) -> str:

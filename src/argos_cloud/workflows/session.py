@@ -61,6 +61,21 @@ class Session:
 
         return ParameterStore(self.clients.ssm)
 
+    def source_repository(self) -> str:
+        """The repository refs are resolved in (a local folder becomes a git repository)."""
+        from argos_cloud.provision.source import source_repository
+
+        return source_repository(self.spec.source.repository,
+                                 self.spec.config_path.resolve().parent, self.state_dir)
+
+    def clone_url(self) -> str:
+        """What the hosts clone: on the hosts sandbox a local repository's mirror."""
+        from argos_cloud.provision.source import for_hosts
+
+        return for_hosts(self.source_repository(), hosts=self.clients.hosts,
+                         emulated=self.clients.emulated,
+                         git_root=self.state_dir / "hosts" / "run" / "git")
+
     def deployed_commit(self) -> str | None:
         """The commit the last successful deploy recorded (DESIGN §3: kept in SSM)."""
         return self.store().get(self.scope.parameter(DEPLOYED_REF))
