@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.argos-cloud-installed
 
-.PHONY: demo test test-fast test-hosts bench lint venv clean-venv
+.PHONY: demo demo-hosts test test-fast test-hosts bench lint venv clean-venv
 
 venv: $(STAMP)
 
@@ -17,6 +17,12 @@ $(STAMP): pyproject.toml
 ## The whole lifecycle on the sandbox: validate → commission → status → deploy → decommission → clean
 demo: venv
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash scripts/demo.sh
+
+## The whole lifecycle on real machines (root, Linux): hosts sandbox → commission → URL →
+## deploy → rollback → decommission → clean → stop
+demo-hosts: venv
+	bash scripts/hosts-deps.sh
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash scripts/demo-hosts.sh
 
 ## Every test tier (unit, aws, e2e, salt, reliability, hosts), ruff and mypy
 test: venv

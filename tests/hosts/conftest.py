@@ -7,6 +7,7 @@ here runs Salt or any state on this computer: only inside the machines.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -32,9 +33,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def hosts_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+def hosts_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A user's folder: the shipped config with `[sandbox] hosts = true`, the templates and
+    the reference app; its `.argos-cloud/` is the hosts sandbox's state."""
+    project = tmp_path_factory.mktemp("hosts-project")
+    config = (ROOT / "argos-cloud.toml").read_text()
+    (project / "argos-cloud.toml").write_text(config + "\n[sandbox]\nhosts = true\n")
+    shutil.copytree(ROOT / "deploy", project / "deploy")
+    if (ROOT / "reference-app").is_dir():
+        shutil.copytree(ROOT / "reference-app", project / "reference-app",
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return project
+
+
+@pytest.fixture(scope="session")
+def hosts_sandbox(hosts_project: Path) -> Iterator[Sandbox]:
     """One hosts sandbox for the tier; stopped at the end, and checked to leave nothing."""
-    state = tmp_path_factory.mktemp("hosts-sandbox") / ".argos-cloud"
+    state = hosts_project / ".argos-cloud"
     box = Sandbox(state)
     box.start(hosts=True)
     try:
@@ -89,7 +104,8 @@ def base_image(clients: Clients) -> str:
 
 
 def launch(clients: Clients, *, user_data: str = "", group_ids: list[str] | None = None,
-           image_id: str | None = None, instance_type: str = "t3.micro") -> str:
+           image_id: str | None = None, instance_type: str = "t3.micro",
+           profile_arn: str | None = None) -> str:
     request: dict[str, Any] = {
         "ImageId": image_id or base_image(clients), "InstanceType": instance_type,
         "MinCount": 1, "MaxCount": 1, "MetadataOptions": {"HttpTokens": "required"}}
@@ -97,6 +113,8 @@ def launch(clients: Clients, *, user_data: str = "", group_ids: list[str] | None
         request["UserData"] = user_data
     if group_ids:
         request["SecurityGroupIds"] = group_ids
+    if profile_arn:
+        request["IamInstanceProfile"] = {"Arn": profile_arn}
     instance_id = str(clients.ec2.run_instances(**request)["Instances"][0]["InstanceId"])
     wait(f"{instance_id} running", lambda: state(clients, instance_id) == "running")
     return instance_id
