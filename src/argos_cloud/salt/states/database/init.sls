@@ -1,8 +1,10 @@
 # PostgreSQL with its data on the separate data volume (DeleteOnTermination
 # false), reachable only from inside the VPC (security groups narrow this to
 # the app and worker hosts).
+{%- from "image/map.jinja" import os_map with context %}
 {%- set db = pillar['argos']['database'] %}
-{%- set pg_version = db.get('version', '14') %}
+{#- The release's PostgreSQL (15 on Debian 12, 14 on Ubuntu 22.04): its config dir. #}
+{%- set pg_version = db.get('version', os_map.postgresql_version) %}
 {%- set conf_dir = '/etc/postgresql/' ~ pg_version ~ '/main' %}
 
 # Formats the volume only when it holds no filesystem yet (blkid only reads).
