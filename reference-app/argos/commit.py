@@ -31,17 +31,26 @@ def git_dir(checkout: Path) -> Path:
     return dot_git
 
 
+def _ref_dirs(gitdir: Path) -> list[Path]:
+    """The git dir, then the common dir a linked worktree's `commondir` names."""
+    common = gitdir / "commondir"
+    if common.is_file():
+        return [gitdir, (gitdir / common.read_text().strip()).resolve()]
+    return [gitdir]
+
+
 def _resolve_ref(gitdir: Path, ref: str) -> str | None:
-    loose = gitdir / ref
-    if loose.is_file():
-        value = loose.read_text().strip()
-        return value if COMMIT.fullmatch(value) else None
-    packed = gitdir / "packed-refs"
-    if packed.is_file():
-        for line in packed.read_text().splitlines():
-            sha, _, name = line.partition(" ")
-            if name == ref and COMMIT.fullmatch(sha):
-                return sha
+    for folder in _ref_dirs(gitdir):
+        loose = folder / ref
+        if loose.is_file():
+            value = loose.read_text().strip()
+            return value if COMMIT.fullmatch(value) else None
+        packed = folder / "packed-refs"
+        if packed.is_file():
+            for line in packed.read_text().splitlines():
+                sha, _, name = line.partition(" ")
+                if name == ref and COMMIT.fullmatch(sha):
+                    return sha
     return None
 
 

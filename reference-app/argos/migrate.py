@@ -1,4 +1,7 @@
-"""`python -m argos.migrate`: create the app's tables, idempotently (Salt runs it once per commit)."""
+"""`python -m argos.migrate`: create the app's tables, idempotently.
+
+Salt runs it once per commit on each app and worker host (config `migrate_command`).
+"""
 
 from __future__ import annotations
 

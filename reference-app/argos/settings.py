@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -48,12 +49,12 @@ def load_module(path: str | os.PathLike[str], name: str) -> ModuleType:
     return module
 
 
-def config_path(environ: dict[str, str] | None = None) -> Path:
+def config_path(environ: Mapping[str, str] | None = None) -> Path:
     env = os.environ if environ is None else environ
     return Path(env.get("ARGOS_CONFIG") or DEFAULT_CONFIG)
 
 
-def celery_config_path(environ: dict[str, str] | None = None) -> Path:
+def celery_config_path(environ: Mapping[str, str] | None = None) -> Path:
     env = os.environ if environ is None else environ
     given = env.get("ARGOS_CELERY_CONFIG")
     return Path(given) if given else config_path(env).with_name("celery_config.py")
