@@ -129,7 +129,7 @@ argos-migrate:
     - cwd: {{ home }}/app
     - env:
       - PATH: {{ home }}/venv/bin:/usr/local/bin:/usr/bin:/bin
-      - PYTHONPATH: {{ home }}/app
+      - PYTHONPATH: {{ home }}/app:{{ home }}/etc
       - ARGOS_CONFIG: {{ home }}/etc/config.py
       - ARGOS_CELERY_CONFIG: {{ home }}/etc/celery_config.py
     - unless: grep -qsx {{ argos.commit }} {{ home }}/migrated-commit
