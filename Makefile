@@ -27,7 +27,7 @@ demo-hosts: venv
 ## Every test tier (unit, aws, e2e, salt, reliability, hosts), ruff and mypy
 test: venv
 	bash scripts/hosts-deps.sh
-	$(VENV)/bin/ruff check src tests bench scripts manage.py
+	$(VENV)/bin/ruff check src tests bench scripts manage.py reference-app
 	$(PY) -m mypy src/argos_cloud
 	$(PY) -m pytest -q -p no:cacheprovider
 
@@ -45,7 +45,7 @@ bench: venv
 	$(PY) bench/run.py
 
 lint: venv
-	$(VENV)/bin/ruff check src tests bench scripts manage.py
+	$(VENV)/bin/ruff check src tests bench scripts manage.py reference-app
 
 clean-venv:
 	rm -rf $(VENV)

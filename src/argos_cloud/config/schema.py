@@ -109,10 +109,12 @@ class SourceConfig(_Strict):
     config_template: Path
     celery_config_template: Path
     deploy_key: Path | None = None
-    health_path: str = Field(default="/health/", pattern=r"^/")
+    health_path: str = Field(default="/health", pattern=r"^/")
     wsgi_module: str = "argos.wsgi:application"
     celery_app: str = "argos.celery"
     requirements: str = "requirements.txt"
+    # Run with the app's venv first on PATH, once per commit; "" runs none.
+    migrate_command: str = Field(default="python -m argos.migrate", pattern=r"^[^\n\r]*$")
     system_packages: tuple[str, ...] = ()
 
 

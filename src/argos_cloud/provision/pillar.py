@@ -38,6 +38,7 @@ def build_pillar(spec: EnvironmentSpec, *, commit: str, master_address: str | No
         "commit": commit,
         "repository": repository or spec.source.repository,
         "requirements": spec.source.requirements,
+        "migrate_command": spec.source.migrate_command,
         "health_path": spec.source.health_path,
         "app": {"port": spec.app.port, "wsgi_module": spec.source.wsgi_module},
         "celery_app": spec.source.celery_app,

@@ -1,6 +1,9 @@
 # Shared by app and worker hosts: the application's checkout at the pinned
-# commit, its virtualenv, and its configs rendered from the user's templates
-# (shipped in the bundle as argos/files/config.py and celery_config.py).
+# commit (/srv/argos/app), its virtualenv (/srv/argos/venv) with the commit's
+# requirements, its configs rendered from the user's templates (shipped in the
+# bundle as argos/files/config.py and celery_config.py) into /srv/argos/etc,
+# where the units' ARGOS_CONFIG and ARGOS_CELERY_CONFIG point, and its
+# migration, run once per commit.
 # Config files get `pillar` and `secrets` in their Jinja context; their diffs
 # are hidden so no secret reaches a job return.
 {%- set argos = pillar['argos'] %}
@@ -45,7 +48,7 @@ argos-deploy-key:
 argos-checkout:
   git.latest:
     - name: {{ argos.repository }}
-    - rev: {{ argos.commit }}
+    - rev: {{ argos.commit | yaml_dquote }}
     - target: {{ home }}/app
     - user: argos
     - force_reset: True
@@ -66,15 +69,20 @@ argos-virtualenv:
       - user: argos-user
       - pkg: image-packages
 
-# The marker names the commit, so each new commit installs its requirements once.
+# The marker holds the commit whose requirements the venv has. It is removed
+# before pip runs, so a commit whose requirements failed (or any other commit,
+# a rollback included) installs its own again. `unless` runs even under
+# validation (mock=True): it only reads a file.
 argos-requirements:
   cmd.run:
     - name: >-
-        {{ home }}/venv/bin/pip install --quiet -r {{ home }}/app/{{ argos.requirements }}
-        && touch {{ home }}/venv/.installed-{{ argos.commit }}
+        rm -f {{ home }}/venv/.requirements-commit
+        && {{ home }}/venv/bin/pip install --quiet --disable-pip-version-check
+        -r {{ home }}/app/{{ argos.requirements }}
+        && echo {{ argos.commit }} > {{ home }}/venv/.requirements-commit
     - runas: argos
     - cwd: {{ home }}/app
-    - creates: {{ home }}/venv/.installed-{{ argos.commit }}
+    - unless: grep -qsx {{ argos.commit }} {{ home }}/venv/.requirements-commit
     - require:
       - git: argos-checkout
       - cmd: argos-virtualenv
@@ -106,3 +114,27 @@ argos-celery-config:
         secrets: {{ pillar['secrets'] | json }}
     - require:
       - file: argos-etc
+
+# The app's migration (config `migrate_command`; the reference app's
+# `python -m argos.migrate` is idempotent and takes an advisory lock) once per
+# commit on each host: the marker holds the last commit migrated. The
+# command runs with the venv first on PATH and the units' environment.
+{%- if argos.get('migrate_command') %}
+argos-migrate:
+  cmd.run:
+    - name: >-
+        {{ argos.migrate_command }}
+        && echo {{ argos.commit }} > {{ home }}/migrated-commit
+    - runas: argos
+    - cwd: {{ home }}/app
+    - env:
+      - PATH: {{ home }}/venv/bin:/usr/local/bin:/usr/bin:/bin
+      - PYTHONPATH: {{ home }}/app:{{ home }}/etc
+      - ARGOS_CONFIG: {{ home }}/etc/config.py
+      - ARGOS_CELERY_CONFIG: {{ home }}/etc/celery_config.py
+    - unless: grep -qsx {{ argos.commit }} {{ home }}/migrated-commit
+    - require:
+      - cmd: argos-requirements
+      - file: argos-config
+      - file: argos-celery-config
+{%- endif %}

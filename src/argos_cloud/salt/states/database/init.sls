@@ -1,12 +1,10 @@
 # PostgreSQL with its data on the separate data volume (DeleteOnTermination
 # false), reachable only from inside the VPC (security groups narrow this to
 # the app and worker hosts).
+{%- from "image/map.jinja" import os_map with context %}
 {%- set db = pillar['argos']['database'] %}
-{#- The distribution's PostgreSQL, by grains (the conf dir is named by it). #}
-{%- set by_release = {'Debian': {11: '13', 12: '15', 13: '17'},
-                      'Ubuntu': {20: '12', 22: '14', 24: '16'}} %}
-{%- set pg_version = db.get('version') or by_release.get(grains['os'], {}).get(
-      grains.get('osmajorrelease', 0) | int, '15') %}
+{#- The release's PostgreSQL (15 on Debian 12, 14 on Ubuntu 22.04): its config dir. #}
+{%- set pg_version = db.get('version', os_map.postgresql_version) %}
 {%- set conf_dir = '/etc/postgresql/' ~ pg_version ~ '/main' %}
 
 argos-data-device:

@@ -1,0 +1,1 @@
+"""Argos: the reference application argos-cloud deploys (a WSGI app and a Celery worker)."""
