@@ -57,7 +57,7 @@ BAD = [
      "integer"),
     ("min_size = 1\nmax_size = 2\ndesired = 1\ncpu_target = 60.0",
      "min_size = 3\nmax_size = 2\ndesired = 1\ncpu_target = 60.0", "qa", "app", "min_size <="),
-    ('repository = "https://github.com/example/argos.git"\n', "", "qa", "source.repository",
+    ('repository = "reference-app"\n', "", "qa", "source.repository",
      "missing value"),
     ('config_template = "deploy/config.py"', 'config_template = "deploy/nope.py"', "qa",
      "source.config_template", "no such file"),

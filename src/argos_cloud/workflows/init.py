@@ -50,6 +50,13 @@ def init(folder: Path) -> InitResult:
         if not keys.exists():
             keys.mkdir(parents=True)
             result.created.append(keys)
+    reference = Path(__file__).resolve().parents[3] / "reference-app"  # a source checkout
+    if reference.is_dir() and not (folder / "reference-app").exists():
+        import shutil
+
+        shutil.copytree(reference, folder / "reference-app",
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        result.created.append(folder / "reference-app")
     tree = folder / "salt"
     existed = tree.exists()
     copied = copy_default_tree(tree)

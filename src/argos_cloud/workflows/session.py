@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from argos_cloud.clock import Clock, RealClock
 from argos_cloud.config import EnvironmentSpec, load_environment
+from argos_cloud.errors import BadInput
 from argos_cloud.model.names import Scope
 
 if TYPE_CHECKING:
@@ -62,11 +63,20 @@ class Session:
         return ParameterStore(self.clients.ssm)
 
     def source_repository(self) -> str:
-        """The repository refs are resolved in (a local folder becomes a git repository)."""
+        """The repository refs are resolved in (a local folder becomes a git repository).
+
+        On the plain emulator nothing clones: a missing local folder is noted, not fatal.
+        """
         from argos_cloud.provision.source import source_repository
 
-        return source_repository(self.spec.source.repository,
-                                 self.spec.config_path.resolve().parent, self.state_dir)
+        try:
+            return source_repository(self.spec.source.repository,
+                                     self.spec.config_path.resolve().parent, self.state_dir)
+        except BadInput as e:
+            if not self.emulated:
+                raise
+            self.note(f"emulator: {e}; nothing clones here, so it is kept as written")
+            return self.spec.source.repository
 
     def clone_url(self) -> str:
         """What the hosts clone: on the hosts sandbox a local repository's mirror."""
