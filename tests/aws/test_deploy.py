@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import shlex
 import shutil
 from collections.abc import Callable, Collection
 from pathlib import Path
@@ -45,7 +46,8 @@ SCOPE = Scope("argos", "qa")
 # -- helpers
 def make_session(tmp_path: Path, clients: Clients, name: str = "qa") -> Session:
     text = (ROOT / "argos-cloud.toml").read_text().replace(
-        'base_ami_owner = "099720109477"', 'base_ami_owner = "self"')
+        'base_ami_owner = "099720109477"', 'base_ami_owner = "self"').replace(
+        'repository = "reference-app"', 'repository = "https://git.example.invalid/argos.git"')
     (tmp_path / "argos-cloud.toml").write_text(text)
     shutil.copytree(ROOT / "deploy", tmp_path / "deploy", dirs_exist_ok=True)
     spec = load_environment(tmp_path / "argos-cloud.toml", name, profile=None,
@@ -150,9 +152,10 @@ def test_a_bad_batch_is_bad_input(batch: str) -> None:
 def test_the_highstate_command_targets_grains_and_the_batch_list() -> None:
     lines = workflow.highstate_command(SCOPE, "app", ["argos-qa-app-i-1", "argos-qa-app-i-2"],
                                        "bkt", "bundles/x.tar.gz", "us-east-1")
-    assert lines[-1] == ("salt --out=json --static -C 'G@environment:qa and G@project:argos "
-                         "and G@roles:app and L@argos-qa-app-i-1,argos-qa-app-i-2' "
-                         "state.highstate")
+    assert lines[-1] == ("salt --out=json --static -t 1800 -C 'G@environment:qa and "
+                         "G@project:argos and G@roles:app and L@argos-qa-app-i-1,argos-qa-app-i-2' "
+                         "state.highstate queue=True | /opt/salt/bin/python -c "
+                         + shlex.quote(workflow.COMPACT))
     assert lines[:-1] == workflow.sync_command("bkt", "bundles/x.tar.gz", "us-east-1")
     assert lines[0] == "set -euo pipefail"
 

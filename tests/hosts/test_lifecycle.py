@@ -64,7 +64,7 @@ def on_master(clients: Clients, *commands: str, timeout: int = 900) -> dict[str,
 def highstate(clients: Clients, role: str) -> dict[str, Any]:
     """The role's highstate through the master, parsed: minion -> state results."""
     done = on_master(clients, f"salt -t 900 --out=json --static -C "
-                              f"'G@roles:{role} and G@environment:qa' state.highstate")
+                              f"'G@roles:{role} and G@environment:qa' state.highstate queue=True")
     assert done["Status"] == "Success", done["StandardErrorContent"][-2000:]
     parsed = json.loads(done["StandardOutputContent"])
     assert isinstance(parsed, dict) and parsed, done["StandardOutputContent"][-2000:]
@@ -135,3 +135,101 @@ def test_a_minion_of_another_environment_is_not_accepted(
         return name in keys.get("minions_pre", []) + keys.get("minions_rejected", [])
 
     wait("the stranger's key to reach the master", pending_key, timeout=600)
+
+
+# -- issue 11: the reference app through the load balancer, deploy, rollback, teardown --
+
+
+def source(project: Path) -> Path:
+    return project / ".argos-cloud" / "sources" / "reference-app"
+
+
+def git(project: Path, *argv: str) -> str:
+    return subprocess.run(["git", "-c", "user.name=test", "-c", "user.email=test@localhost",
+                           *argv], cwd=source(project), capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def app_url(project: Path) -> str:
+    done = cli(project, "--output", "json", "qa", "status", timeout=120)
+    assert done.returncode == 0, done.stderr
+    url = json.loads(done.stdout)["url"]
+    assert url and url.startswith("http://127.0.0.1:"), url
+    return str(url).rstrip("/")
+
+
+def get(url: str, timeout: float = 60) -> tuple[int, Any]:
+    import urllib.error
+    import urllib.request
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(url, timeout=timeout) as reply:
+            body = reply.read()
+            status = reply.status
+    except urllib.error.HTTPError as e:
+        body, status = e.read(), e.code
+    try:
+        return status, json.loads(body)
+    except ValueError:
+        return status, body.decode(errors="replace")
+
+
+def serving(project: Path) -> str:
+    status, page = get(app_url(project) + "/")
+    assert status == 200, page
+    return str(page["commit"])
+
+
+def test_the_app_answers_through_the_load_balancer_at_the_first_commit(
+        commissioned: Path, clients: Clients) -> None:
+    first = git(commissioned, "rev-parse", "HEAD")
+    url = app_url(commissioned)
+    assert get(url + "/health")[0] == 200
+    status, page = get(url + "/")
+    assert status == 200 and page["commit"] == first, page
+    assert isinstance(page["database"]["visits"], int) and page["database"]["visits"] >= 1
+    app = instances(clients)["app"][0]["PrivateIpAddress"]
+    assert page["host"] == "ip-" + app.replace(".", "-")
+    status, task = get(url + "/celery", timeout=90)
+    worker = instances(clients)["worker"][0]["PrivateIpAddress"]
+    assert status == 200 and task["host"] == "ip-" + worker.replace(".", "-"), task
+    done = cli(commissioned, "--output", "json", "qa", "history", timeout=120)
+    entries = json.loads(done.stdout)["entries"]
+    assert any(e["command"] == "deploy" and e["commit"] == first and
+               e["result"] == "succeeded" for e in entries), entries
+
+
+def test_a_deploy_moves_the_app_and_a_failing_commit_is_brought_back(
+        commissioned: Path) -> None:
+    git(commissioned, "commit", "-q", "--allow-empty", "-m", "second")
+    second = git(commissioned, "rev-parse", "HEAD")
+    done = cli(commissioned, "qa", "deploy", "--ref", "main")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert serving(commissioned) == second
+    requirements = source(commissioned) / "requirements.txt"
+    requirements.write_text(requirements.read_text() + "argos-cloud-no-such-package==0.0.0\n")
+    git(commissioned, "commit", "-q", "-am", "third: requirements that cannot install")
+    done = cli(commissioned, "qa", "deploy", "--ref", "main")
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "batch 1/" in done.stdout + done.stderr
+    assert serving(commissioned) == second  # that batch runs the last good commit again
+
+
+def test_rollback_serves_the_commit_before_the_current_one(commissioned: Path) -> None:
+    first = git(commissioned, "rev-parse", "HEAD~2")
+    done = cli(commissioned, "qa", "rollback")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert serving(commissioned) == first
+
+
+def test_decommission_keeps_the_data_volume_as_its_final_snapshot(
+        commissioned: Path, clients: Clients, hosts_sandbox: Sandbox) -> None:
+    done = cli(commissioned, "qa", "decommission")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    snapshots = clients.ec2.describe_snapshots(OwnerIds=["self"], Filters=[
+        {"Name": "tag-key", "Values": ["argos-cloud:final-snapshot"]}])["Snapshots"]
+    assert len(snapshots) == 1
+    assert instances(clients) == {}
+    wait("the machines to be gone", lambda: all(
+        m["role"] == "" for m in hosts_sandbox.status().machines), timeout=120)

@@ -88,7 +88,6 @@ def cli_killed_at(project: Path, moto_server: str, write: int, *argv: str) -> in
 
 @pytest.mark.parametrize(("command", "write"), [
     ("commission", 1),    # the lock's own PutParameter
-    ("commission", 2),    # the journal's first entry
     ("commission", 17),   # among the security groups and the role
     ("commission", 45),   # among the instances and the groups
     ("decommission", 3),  # the final snapshot's neighbourhood

@@ -37,6 +37,19 @@ if TYPE_CHECKING:
 DEFAULT_ROLES = ("app", "worker")
 HEALTH_TIMEOUT = 600.0  # seconds an app batch has to turn healthy behind the load balancer
 SALT_TIMEOUT = 1800.0  # the whole highstate of one batch
+SALT_PYTHON = "/opt/salt/bin/python"
+# SSM keeps 24,000 characters of output: a batch's highstate (pip's output in
+# `changes`, several minions) is longer. Keep what the verdict needs: each
+# state's result, id and the start of its comment, and whether it changed.
+COMPACT = (
+    "import json,sys\n"
+    "def s(v):\n"
+    " return {'result':v.get('result'),'__id__':v.get('__id__'),"
+    "'comment':str(v.get('comment',''))[:300],'changed':bool(v.get('changes'))}\n"
+    "d=json.load(sys.stdin)\n"
+    "out={m:({k:s(v) for k,v in r.items() if isinstance(v,dict)} if isinstance(r,dict) "
+    "else [str(x)[:500] for x in r] if isinstance(r,list) else r) for m,r in d.items()}\n"
+    "json.dump(out,sys.stdout,separators=(',',':'))\n")
 SYNC_TIMEOUT = 300.0
 BUNDLE_PATH = "/root/argos-bundle.tar.gz"
 DEPLOYED = DEPLOYED_REF
@@ -197,11 +210,14 @@ def highstate_command(scope: Scope, role: str, minions: list[str], bucket: str, 
     """Fetch the bundle, then apply the highstate to exactly these minions, as JSON.
 
     `--static` gathers every minion into one document (it also exits 0 when states
-    fail: the caller reads the JSON, never the exit code).
+    fail: the caller reads the JSON, never the exit code). `-t` waits as long as a
+    highstate may take (salt's default gives up on a busy minion after seconds),
+    and `queue=True` lets a minion finish the highstate it runs at start first.
     """
     target = shlex.quote(salt_target(scope, role, minions))
     return [*sync_command(bucket, key, region),
-            f"salt --out=json --static -C {target} state.highstate"]
+            f"salt --out=json --static -t {int(SALT_TIMEOUT)} -C {target} "
+            f"state.highstate queue=True | {SALT_PYTHON} -c {shlex.quote(COMPACT)}"]
 
 
 # -- the workflow
