@@ -31,6 +31,11 @@ def test_status_shows_what_each_instance_runs_and_flags_a_half_finished_deploy(
         workflow.deploy(session, ref=B, roles=["app"], batch="1",
                         executor=FakeExecutor(respond=salt_master()))
     monkeypatch.setattr(target_group, "target_health", real_health)
+    from argos_cloud.kinds.instance import tag_commit
+
+    # The failed deploy brought its batches back to A; as when bringing back fails
+    # too, the first instance is left on B.
+    tag_commit(aws, [first], B)
     aws.autoscaling.set_desired_capacity(AutoScalingGroupName="argos-qa-worker",
                                          DesiredCapacity=3)
 
