@@ -13,6 +13,8 @@ import json
 import re
 import shlex
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
@@ -156,8 +158,27 @@ def test_the_highstate_command_targets_grains_and_the_batch_list() -> None:
                          "G@project:argos and G@roles:app and L@argos-qa-app-i-1,argos-qa-app-i-2' "
                          "state.highstate queue=True | /opt/salt/bin/python -c "
                          + shlex.quote(workflow.COMPACT))
-    assert lines[:-1] == workflow.sync_command("bkt", "bundles/x.tar.gz", "us-east-1")
+    assert lines[:-2] == workflow.sync_command("bkt", "bundles/x.tar.gz", "us-east-1")
+    assert "-L argos-qa-app-i-1,argos-qa-app-i-2 test.ping" in lines[-2]
     assert lines[0] == "set -euo pipefail"
+
+
+def test_the_master_side_filters_wait_for_every_minion_and_keep_the_verdict() -> None:
+    def run(code: str, stdin: str, *argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", code, *argv], input=stdin, text=True,
+                              capture_output=True, check=False)
+
+    up = json.dumps({"m1": True, "m2": True})
+    assert run(workflow.ALL_UP, up, "m1", "m2").returncode == 0
+    assert run(workflow.ALL_UP, json.dumps({"m1": True}), "m1", "m2").returncode == 1
+    assert run(workflow.ALL_UP, "", "m1").returncode == 1  # no minion matched yet
+    big = {"m1": {"pkg_|-x_|-x_|-installed": {"result": False, "__id__": "x",
+                                              "comment": "c" * 5000,
+                                              "changes": {"stdout": "y" * 50000}}}}
+    compact = json.loads(run(workflow.COMPACT, json.dumps(big)).stdout)
+    assert compact == {"m1": {"pkg_|-x_|-x_|-installed": {
+        "result": False, "__id__": "x", "comment": "c" * 300, "changed": True}}}
+    assert json.loads(run(workflow.COMPACT, "").stdout) == {}
 
 
 def test_expected_minion_ids_are_the_ones_the_user_data_sets() -> None:

@@ -38,6 +38,9 @@ DEFAULT_ROLES = ("app", "worker")
 HEALTH_TIMEOUT = 600.0  # seconds an app batch has to turn healthy behind the load balancer
 SALT_TIMEOUT = 1800.0  # the whole highstate of one batch
 SALT_PYTHON = "/opt/salt/bin/python"
+MINION_WAIT_TRIES = 60  # about 20 minutes of pings before the highstate reports who is missing
+ALL_UP = ("import json,sys\nt=sys.stdin.read()\nd=json.loads(t) if t.strip() else {}\n"
+          "sys.exit(0 if all(d.get(m) is True for m in sys.argv[1:]) else 1)\n")
 # SSM keeps 24,000 characters of output: a batch's highstate (pip's output in
 # `changes`, several minions) is longer. Keep what the verdict needs: each
 # state's result, id and the start of its comment, and whether it changed.
@@ -46,7 +49,8 @@ COMPACT = (
     "def s(v):\n"
     " return {'result':v.get('result'),'__id__':v.get('__id__'),"
     "'comment':str(v.get('comment',''))[:300],'changed':bool(v.get('changes'))}\n"
-    "d=json.load(sys.stdin)\n"
+    "t=sys.stdin.read()\n"
+    "d=json.loads(t) if t.strip() else {}\n"
     "out={m:({k:s(v) for k,v in r.items() if isinstance(v,dict)} if isinstance(r,dict) "
     "else [str(x)[:500] for x in r] if isinstance(r,list) else r) for m,r in d.items()}\n"
     "json.dump(out,sys.stdout,separators=(',',':'))\n")
@@ -215,7 +219,13 @@ def highstate_command(scope: Scope, role: str, minions: list[str], bucket: str, 
     and `queue=True` lets a minion finish the highstate it runs at start first.
     """
     target = shlex.quote(salt_target(scope, role, minions))
+    listed = shlex.quote(",".join(minions))
     return [*sync_command(bucket, key, region),
+            # New instances install Salt from their user data after they are "in service":
+            # wait (bounded) until every minion of the batch answers the master.
+            f"for attempt in $(seq 1 {MINION_WAIT_TRIES}); do salt --out=json --static -t 10 "
+            f"-L {listed} test.ping 2>/dev/null | {SALT_PYTHON} -c {shlex.quote(ALL_UP)} "
+            f"{' '.join(shlex.quote(m) for m in minions)} && break; sleep 10; done",
             f"salt --out=json --static -t {int(SALT_TIMEOUT)} -C {target} "
             f"state.highstate queue=True | {SALT_PYTHON} -c {shlex.quote(COMPACT)}"]
 
