@@ -322,9 +322,16 @@ def main(argv: list[str] | None = None) -> int:
         results["growth"] = growth(url, Path(tmp), runs)
         results["modelled"] = modelled(url, Path(tmp))
     results["startup"] = startup(5 if args.quick else 10)
+    from hosts import hosts_lifecycle  # bench/hosts.py, beside this script
+
+    results["hosts"] = hosts_lifecycle()  # None where real machines cannot run
     results["bench_seconds"] = time.perf_counter() - started
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print("\n".join(table(results)))
+    if results["hosts"]:
+        print("\n5. Hosts sandbox (real machines): " + ", ".join(
+            f"{k.removesuffix('_s').replace('_', ' ')} {v:.0f} s"
+            for k, v in results["hosts"].items()))
     print(f"\nresults written to {RESULTS} (bench took {results['bench_seconds']:.0f} s)")
     return 0
 

@@ -98,6 +98,9 @@ class Sandbox:
             from argos_cloud.sandbox.hosts.system import require
 
             require()
+            from argos_cloud.sandbox.hosts.backend import claim_computer
+
+            claim_computer(self.state_dir / "hosts", write=False)
             record = self._read_record()
             if record is not None and not record.hosts and self._answers(record):
                 raise Refused("the sandbox runs without hosts (API only); "

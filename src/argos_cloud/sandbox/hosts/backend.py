@@ -78,7 +78,10 @@ class Hosts:
     def start(self) -> None:
         """Check the computer, build or reuse the base image, open the network and IMDS."""
         require()
+        claim_computer(self.root, write=False)
         teardown(self.records, self.log)  # what a killed sandbox left
+        claim_computer(self.root)
+        self.records.add("file", str(OWNER))
         self.root.mkdir(parents=True, exist_ok=True)
         self.records.add("dir", str(self.root / "run"))
         self.base_root = ensure_base_image(self.log)
@@ -447,6 +450,28 @@ class Hosts:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(rows, indent=2))
         tmp.replace(path)
+
+
+OWNER = Path("/run/argos-cloud-hosts-sandbox")
+
+
+def claim_computer(root: Path, *, write: bool = True) -> None:
+    """One hosts sandbox per computer: its bridge, address and firewall chains are global."""
+    import os
+
+    from argos_cloud.errors import Refused
+    from argos_cloud.sandbox.hosts.records import pid_alive
+
+    try:
+        holder = json.loads(OWNER.read_text())
+        if holder["root"] != str(root) and pid_alive(int(holder["pid"])):
+            raise Refused(f"another hosts sandbox runs on this computer ({holder['root']}, "
+                          f"pid {holder['pid']}): stop it first (`argos-cloud sandbox stop` "
+                          "in its folder)")
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    if write:
+        OWNER.write_text(json.dumps({"root": str(root), "pid": os.getpid()}))
 
 
 def _json(start_response: Callable[..., Any], status: int,

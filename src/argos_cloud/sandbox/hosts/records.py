@@ -23,7 +23,7 @@ from typing import Any
 
 # Undo order: lower first.
 ORDER = {"machine": 0, "process": 1, "loop": 2, "link": 3, "netns": 4, "firewall": 5,
-         "anchor": 6, "sysctl": 7, "dir": 8}
+         "anchor": 6, "sysctl": 7, "dir": 8, "file": 9}
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
@@ -132,6 +132,8 @@ def undo(record: dict[str, Any]) -> None:
             Path(str(record["path"])).write_text(str(record["old"]))
     elif kind == "dir":
         shutil.rmtree(str(record["key"]), ignore_errors=True)
+    elif kind == "file":
+        Path(str(record["key"])).unlink(missing_ok=True)
 
 
 def teardown(records: Records, log: Callable[[str], None] | None = None) -> int:
