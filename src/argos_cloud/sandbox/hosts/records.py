@@ -110,7 +110,13 @@ def undo(record: dict[str, Any]) -> None:
             if not os.path.ismount(rootfs):  # never delete through a mounted overlay
                 shutil.rmtree(str(path), ignore_errors=True)
     elif kind == "process":
-        kill_recorded(int(record.get("pid") or 0), str(record.get("marker") or "\0"))
+        pid = int(record.get("pid") or 0)
+        if pid > 0 and pid_alive(pid) and str(record.get("marker") or "\0") in _cmdline(pid):
+            # Started in a session of its own: its group is its children too (git
+            # daemon runs git-daemon as a child), and nothing else of ours.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+        kill_recorded(pid, str(record.get("marker") or "\0"))
     elif kind == "loop":
         device = str(record.get("device") or "")
         if device.startswith("/dev/loop"):

@@ -25,7 +25,10 @@ def base(state_run: Path) -> Path:
 def start(records: Records, state_run: Path) -> int:
     root = base(state_run)
     root.mkdir(parents=True, exist_ok=True)
-    argv = ["git", "daemon", "--reuseaddr", f"--listen={ANCHOR_IP}", f"--port={PORT}",
+    exec_path = subprocess.run(["git", "--exec-path"], capture_output=True, text=True,
+                               check=False).stdout.strip()
+    daemon = f"{exec_path}/git-daemon" if exec_path else "git-daemon"
+    argv = [daemon, "--reuseaddr", f"--listen={ANCHOR_IP}", f"--port={PORT}",
             "--export-all", f"--base-path={root}", f"--pid-file={state_run}/{MARKER}.pid",
             str(root)]
     with open(state_run / "git-daemon.log", "ab") as out:
