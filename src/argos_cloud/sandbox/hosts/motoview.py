@@ -51,10 +51,15 @@ class AttachmentView:
     snapshot_id: str | None
 
 
+def _regions(backends: Any) -> Iterator[tuple[str, Any]]:
+    """The regions a service's backend was made for (never creating one)."""
+    yield from dict.items(backends[ACCOUNT])
+
+
 def _ec2() -> Iterator[tuple[str, Any]]:
     from moto.ec2.models import ec2_backends
 
-    yield from dict.items(ec2_backends[ACCOUNT])
+    return _regions(ec2_backends)
 
 
 def instances() -> list[InstanceView]:
@@ -232,7 +237,7 @@ def set_snapshot_status(snapshot_id: str, status: str) -> None:
 def _elbv2() -> Iterator[tuple[str, Any]]:
     from moto.elbv2.models import elbv2_backends
 
-    yield from dict.items(elbv2_backends[ACCOUNT])
+    return _regions(elbv2_backends)
 
 
 def target_groups() -> list[Any]:

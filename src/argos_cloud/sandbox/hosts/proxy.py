@@ -8,12 +8,10 @@ CONNECT to the hosts in PASS_THROUGH. ForceManaged refuses every other site.
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
-from argos_cloud.errors import OperationFailed
 from argos_cloud.sandbox.hosts.network import ANCHOR_IP
-from argos_cloud.sandbox.hosts.records import Records
+from argos_cloud.sandbox.hosts.records import Records, start_daemon
 
 PORT = 3149  # not 3142, where a system apt-cacher-ng may already listen
 PASS_THROUGH = r"^(pypi\.org|files\.pythonhosted\.org):443$"
@@ -35,11 +33,4 @@ def start(records: Records, cache: Path, state: Path, port: int = PORT) -> int:
             f"LogDir={logs}", f"SocketPath={logs}/{MARKER}.socket",
             f"PidFile={logs}/pid", f"PassThroughPattern={PASS_THROUGH}", "ForceManaged=1",
             "ExThreshold=30", "ReuseConnections=1"]
-    with open(logs / "stdout.log", "ab") as out:
-        try:
-            child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                                     start_new_session=True)
-        except OSError as e:
-            raise OperationFailed(f"hosts sandbox: apt-cacher-ng did not start: {e}") from e
-    records.add("process", "apt-cacher-ng", pid=child.pid, marker=MARKER)
-    return child.pid
+    return start_daemon(records, "apt-cacher-ng", MARKER, argv, logs / "stdout.log")

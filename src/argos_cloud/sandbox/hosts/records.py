@@ -54,6 +54,21 @@ class Records:
         return self.root / f"{kind}-{_SAFE.sub('_', key)}.json"
 
 
+def start_daemon(records: Records, key: str, marker: str, argv: list[str], log: Path) -> int:
+    """A service of the sandbox in a session of its own, recorded with the marker that proves
+    it ours (its command line carries it); its output goes to `log`."""
+    from argos_cloud.errors import OperationFailed
+
+    with open(log, "ab") as out:
+        try:
+            child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                                     start_new_session=True)
+        except OSError as e:
+            raise OperationFailed(f"hosts sandbox: {key} did not start: {e}") from e
+    records.add("process", key, pid=child.pid, marker=marker)
+    return child.pid
+
+
 def _quiet(argv: list[str]) -> None:
     with contextlib.suppress(OSError, subprocess.TimeoutExpired):
         subprocess.run(argv, capture_output=True, timeout=60, check=False)

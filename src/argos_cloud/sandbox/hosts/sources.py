@@ -10,9 +10,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from argos_cloud.errors import OperationFailed
 from argos_cloud.sandbox.hosts.network import ANCHOR_IP
-from argos_cloud.sandbox.hosts.records import Records
+from argos_cloud.sandbox.hosts.records import Records, start_daemon
 
 PORT = 9418
 MARKER = "argos-sandbox-git"
@@ -31,11 +30,4 @@ def start(records: Records, state_run: Path) -> int:
     argv = [daemon, "--reuseaddr", f"--listen={ANCHOR_IP}", f"--port={PORT}",
             "--export-all", f"--base-path={root}", f"--pid-file={state_run}/{MARKER}.pid",
             str(root)]
-    with open(state_run / "git-daemon.log", "ab") as out:
-        try:
-            child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                                     start_new_session=True)
-        except OSError as e:
-            raise OperationFailed(f"hosts sandbox: git daemon did not start: {e}") from e
-    records.add("process", "git-daemon", pid=child.pid, marker=MARKER)
-    return child.pid
+    return start_daemon(records, "git-daemon", MARKER, argv, state_run / "git-daemon.log")
