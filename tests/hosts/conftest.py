@@ -105,7 +105,7 @@ def base_image(clients: Clients) -> str:
 
 def launch(clients: Clients, *, user_data: str = "", group_ids: list[str] | None = None,
            image_id: str | None = None, instance_type: str = "t3.micro",
-           profile_arn: str | None = None) -> str:
+           profile_arn: str | None = None, subnet_id: str | None = None) -> str:
     request: dict[str, Any] = {
         "ImageId": image_id or base_image(clients), "InstanceType": instance_type,
         "MinCount": 1, "MaxCount": 1, "MetadataOptions": {"HttpTokens": "required"}}
@@ -115,6 +115,8 @@ def launch(clients: Clients, *, user_data: str = "", group_ids: list[str] | None
         request["SecurityGroupIds"] = group_ids
     if profile_arn:
         request["IamInstanceProfile"] = {"Arn": profile_arn}
+    if subnet_id:
+        request["SubnetId"] = subnet_id
     instance_id = str(clients.ec2.run_instances(**request)["Instances"][0]["InstanceId"])
     wait(f"{instance_id} running", lambda: state(clients, instance_id) == "running")
     return instance_id

@@ -126,6 +126,7 @@ def test_a_minion_of_another_environment_is_not_accepted(
         stranger.parameter("master-address"), SCOPE.parameter("master-address"))
     profile = found["master"][0]["IamInstanceProfile"]["Arn"]  # to read the address
     instance_id = launch(clients, user_data=user_data, profile_arn=profile,
+                         subnet_id=found["app"][0]["SubnetId"],  # in the VPC, as app is
                          group_ids=[g["GroupId"] for g in found["app"][0]["SecurityGroups"]])
     name = f"argos-staging-app-{instance_id}"
 
