@@ -226,6 +226,14 @@ class Hosts:
     def _sync(self) -> None:
         views = motoview.instances()
         self.views = {v.instance_id: v for v in views}
+        images = motoview.images()
+        for region, image_id in list(self.base_images.items()):
+            if image_id not in images:  # `sandbox reset` emptied moto: register it again
+                del self.base_images[region]
+                self._base_image(region)
+        for iid in [i for i in self.machines if i not in self.views and i not in self.busy]:
+            self.busy.add(iid)  # moto forgot it (`sandbox reset`): its machine ends too
+            self.pool.submit(self._stop, iid)
         for view in views:
             self._base_image(view.region)
             known = view.instance_id in self.machines or view.instance_id in self.busy
