@@ -224,6 +224,30 @@ def test_rollback_serves_the_commit_before_the_current_one(commissioned: Path) -
     assert serving(commissioned) == first
 
 
+def test_an_instance_started_after_a_deploy_comes_up_at_the_deployed_commit(
+        commissioned: Path, clients: Clients) -> None:
+    deployed = clients.ssm.get_parameter(Name=SCOPE.parameter("deployed-ref"))[
+        "Parameter"]["Value"]
+    clients.autoscaling.set_desired_capacity(AutoScalingGroupName="argos-qa-app",
+                                             DesiredCapacity=2)
+    arn = clients.autoscaling.describe_auto_scaling_groups(
+        AutoScalingGroupNames=["argos-qa-app"])["AutoScalingGroups"][0]["TargetGroupARNs"][0]
+
+    def both_healthy() -> bool:
+        states = [t["TargetHealth"]["State"] for t in clients.elbv2.describe_target_health(
+            TargetGroupArn=arn)["TargetHealthDescriptions"]]
+        return len(states) == 2 and all(s == "healthy" for s in states)
+
+    wait("the new app instance to pass its health check", both_healthy, timeout=600)
+    url = app_url(commissioned)
+    answers = {}
+    for _ in range(6):  # the balancer takes turns: both hosts answer
+        status, page = get(url + "/")
+        assert status == 200, page
+        answers[page["host"]] = page["commit"]
+    assert len(answers) == 2 and set(answers.values()) == {deployed}, answers
+
+
 def test_decommission_keeps_the_data_volume_as_its_final_snapshot(
         commissioned: Path, clients: Clients, hosts_sandbox: Sandbox) -> None:
     done = cli(commissioned, "qa", "decommission")
