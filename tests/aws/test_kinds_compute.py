@@ -22,6 +22,7 @@ from argos_cloud.model.names import (
     TAG_MANAGED_BY,
     TAG_PROJECT,
     TAG_ROLE,
+    TAG_USER_DATA,
     Scope,
     tag_dict,
     tag_list,
@@ -129,7 +130,7 @@ def test_run_instances_request_requires_imdsv2_and_tags_everything(world: World)
             "DeleteOnTermination": True}}],
         "TagSpecifications": [
             {"ResourceType": "instance", "Tags": tag_list(
-                {**tags, instance.TAG_USER_DATA: want.spec["user_data_digest"]})},
+                {**tags, TAG_USER_DATA: want.spec["user_data_digest"]})},
             {"ResourceType": "volume", "Tags": tag_list(tags)}],
     }
 

@@ -29,7 +29,7 @@ from argos_cloud.kinds import (
 from argos_cloud.kinds.base import Context, Outputs
 from argos_cloud.model.desired import desired_resources, digest
 from argos_cloud.model.facts import Facts
-from argos_cloud.model.names import TAG_ROLE, Scope, tag_dict
+from argos_cloud.model.names import TAG_ROLE, TAG_USER_DATA, Scope, tag_dict
 from argos_cloud.plan.types import Action, Actual, Change, Resource
 
 pytestmark = pytest.mark.aws
@@ -252,7 +252,7 @@ def test_new_user_data_makes_a_new_default_version(built: Env) -> None:
     assert (have.attrs["default_version"], have.attrs["latest_version"]) == (2, 2)
     tags = built.ctx.clients.ec2.describe_tags(  # moto's template listing shows
         Filters=[{"Name": "resource-id", "Values": [have.id]}])["Tags"]  # creation tags only
-    assert tag_dict(tags)[launch_template.TAG_USER_DATA] == digest(text)
+    assert tag_dict(tags)[TAG_USER_DATA] == digest(text)
     assert launch_template.diff(want, have).action is Action.NOOP
 
 
@@ -337,7 +337,7 @@ def test_template_request_is_deterministic_and_tags_the_template(env: Env) -> No
     first = launch_template.create_request(want, env.ctx.scope, data)
     assert first == launch_template.create_request(want, env.ctx.scope, data)
     tags = tag_dict(first["TagSpecifications"][0]["Tags"])
-    assert tags[launch_template.TAG_USER_DATA] == digest(USER_DATA["worker"])
+    assert tags[TAG_USER_DATA] == digest(USER_DATA["worker"])
     assert "KeyName" not in data
 
 

@@ -8,8 +8,16 @@ from pathlib import Path
 import pytest
 
 from argos_cloud.config import EnvironmentSpec, load_environment
-from argos_cloud.model.desired import desired_resources, security_group_rules
+from argos_cloud.model.desired import (
+    INSTANCE_ROLES,
+    TIERS,
+    Inputs,
+    data_tier,
+    desired_resources,
+    security_group_rules,
+)
 from argos_cloud.model.facts import Facts
+from argos_cloud.plan.types import Resource
 
 ROOT = Path(__file__).resolve().parents[2]
 FACTS = Facts(account_id="123456789012", region="us-east-1", vpc_id="vpc-1",
@@ -103,3 +111,60 @@ def test_the_deploy_key_becomes_a_secure_parameter_by_digest_only(tmp_path: Path
 def test_the_model_is_deterministic(spec: EnvironmentSpec) -> None:
     assert desired_resources(spec, FACTS, USER_DATA, "x") == desired_resources(
         spec, FACTS, USER_DATA, "x")
+
+
+def _with_ssh_and_deploy_key(tmp_path: Path) -> EnvironmentSpec:
+    """The shipped config with every optional resource switched on."""
+    tmp_path.mkdir()
+    shutil.copy(ROOT / "argos-cloud.toml", tmp_path / "argos-cloud.toml")
+    shutil.copytree(ROOT / "deploy", tmp_path / "deploy")
+    (tmp_path / "cloud" / "keys").mkdir(parents=True)
+    (tmp_path / "cloud" / "keys" / "argos.pub").write_text("ssh-ed25519 AAAA test\n")
+    (tmp_path / "deploy" / "keys").mkdir()
+    (tmp_path / "deploy" / "keys" / "deploy_key").write_text("key\n")
+    text = (tmp_path / "argos-cloud.toml").read_text()
+    for line in ('public_key = "cloud/keys/argos.pub"', 'cidrs = ["203.0.113.0/24"]',
+                 'deploy_key = "deploy/keys/deploy_key"'):
+        text = text.replace("# " + line, line)
+    (tmp_path / "argos-cloud.toml").write_text(text)
+    return load_environment(tmp_path / "argos-cloud.toml", "qa", environ={})
+
+
+def _references(resource: Resource, kinds: set[str]) -> set[str]:
+    """Spec values naming a resource of a kind the model makes: `security_group.lb`."""
+    values = [v for v in resource.spec.values() if isinstance(v, str)]
+    return {v for v in values if "\n" not in v and v.split(".")[0] in kinds and "." in v}
+
+
+@pytest.mark.parametrize("optional", [False, True])
+def test_the_tiers_compose_the_whole_and_every_reference_resolves(
+        spec: EnvironmentSpec, tmp_path: Path, optional: bool) -> None:
+    if optional:
+        spec = _with_ssh_and_deploy_key(tmp_path / "optional")
+    given = Inputs(spec, FACTS, USER_DATA, "x", restore_snapshot="snap-1" if optional else None)
+    whole = desired_resources(spec, FACTS, USER_DATA, "x", restore_snapshot=given.restore_snapshot)
+    tiers = [tier(given) for tier in TIERS]
+    assert tuple(r for tier in tiers for r in tier) == whole
+    assert all(tiers), "every tier makes something"
+    addresses = [r.address for r in whole]
+    assert len(addresses) == len(set(addresses)), "every address is unique"
+    kinds = {r.kind for r in whole}
+    for r in whole:
+        assert set(r.needs) <= set(addresses), r.address
+        assert _references(r, kinds) <= set(r.needs), f"{r.address} waits for what it names"
+    assert [r.role for r in whole if r.kind == "instance"] == list(INSTANCE_ROLES)
+    counts = {k: sum(r.kind == k for r in whole) for k in kinds}
+    expected = {"image": 1, "bucket": 1, "iam_role": 1, "instance_profile": 1, "parameter": 3,
+                "security_group": 6, "instance": 3, "volume": 1, "bundle": 1,
+                "target_group": 1, "load_balancer": 1, "listener": 1, "launch_template": 2,
+                "auto_scaling_group": 2, "scaling_policy": 2}
+    if optional:  # the deploy key's parameter and the SSH key pair
+        expected.update(parameter=4, key_pair=1)
+    assert counts == expected
+
+
+def test_the_data_tier_restores_the_volume_from_the_given_snapshot(
+        spec: EnvironmentSpec) -> None:
+    volume, database = data_tier(Inputs(spec, FACTS, USER_DATA, "x", restore_snapshot="snap-1"))
+    assert (volume.address, database.address) == ("volume.database.data", "instance.database")
+    assert volume.spec["snapshot_id"] == "snap-1" and volume.address in database.needs

@@ -16,21 +16,27 @@ from argos_cloud.aws.errors import error_code, is_not_found
 from argos_cloud.errors import OperationFailed
 from argos_cloud.kinds.base import Context, first_difference
 from argos_cloud.kinds.instance_profile import retry_iam_propagation
-from argos_cloud.model.names import IMAGE_ROLE, TAG_ROLE, Scope, tag_dict, tag_specifications
+from argos_cloud.model.desired import DATA_DEVICE
+from argos_cloud.model.names import (
+    IMAGE_ROLE,
+    TAG_ROLE,
+    TAG_USER_DATA,
+    Scope,
+    tag_dict,
+    tag_specifications,
+)
 from argos_cloud.plan.types import Action, Actual, Change, Resource
 
 if TYPE_CHECKING:
     from argos_cloud.aws.session import Clients
 
 KIND = "instance"
-TAG_USER_DATA = "argos-cloud:user-data"
 TAG_ASG = "aws:autoscaling:groupName"
 TAG_COMMIT = "argos-cloud:commit"  # set by a successful deploy on each instance it reached
 LIVE_STATES = ("pending", "running", "stopping", "stopped")
 REPLACE_ON = ("instance_type", "image_id", "user_data_digest")  # need a new instance
-DATA_DEVICE = "/dev/sdf"
 DEFAULT_ROOT_DEVICE = "/dev/xvda"
-IMDSV2 = {"HttpTokens": "required", "HttpEndpoint": "enabled"}
+IMDSV2 = {"HttpTokens": "required", "HttpEndpoint": "enabled"}  # every launch: tokens only
 
 
 def read(clients: Clients, scope: Scope) -> list[Actual]:

@@ -15,15 +15,22 @@ from typing import TYPE_CHECKING, Any
 from argos_cloud.aws.errors import error_code, is_not_found
 from argos_cloud.errors import Refused
 from argos_cloud.kinds.base import Context
+from argos_cloud.kinds.instance import IMDSV2
 from argos_cloud.model.desired import digest
-from argos_cloud.model.names import TAG_ROLE, Scope, tag_dict, tag_list, tag_specifications
+from argos_cloud.model.names import (
+    TAG_ROLE,
+    TAG_USER_DATA,
+    Scope,
+    tag_dict,
+    tag_list,
+    tag_specifications,
+)
 from argos_cloud.plan.types import Action, Actual, Change, Resource
 
 if TYPE_CHECKING:
     from argos_cloud.aws.session import Clients
 
 KIND = "launch_template"
-TAG_USER_DATA = "argos-cloud:user-data"  # digest of the default version's user data
 DEFAULT_ROOT_DEVICE = "/dev/xvda"
 # Compared as they are; references (image, security group) only once resolved to ids.
 PLAIN_FIELDS = ("instance_type", "user_data_digest", "volume_size", "key_name")
@@ -118,7 +125,7 @@ def template_data(want: Resource, scope: Scope, *, image_id: str, security_group
         "IamInstanceProfile": {"Name": instance_profile},
         "SecurityGroupIds": [security_group],
         "UserData": base64.b64encode(str(spec["user_data"]).encode()).decode(),
-        "MetadataOptions": {"HttpTokens": "required", "HttpEndpoint": "enabled"},
+        "MetadataOptions": dict(IMDSV2),
         "BlockDeviceMappings": [{"DeviceName": root_device, "Ebs": {
             "VolumeSize": spec["volume_size"], "VolumeType": "gp3", "Encrypted": True,
             "DeleteOnTermination": True}}],

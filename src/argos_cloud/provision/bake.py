@@ -18,7 +18,13 @@ from argos_cloud.clock import Clock, utc_stamp
 from argos_cloud.errors import OperationFailed
 from argos_cloud.kinds import image as image_kind
 from argos_cloud.kinds.base import Context
-from argos_cloud.kinds.instance import IMDSV2, profile_reference, root_device, wait_running
+from argos_cloud.kinds.instance import (
+    IMDSV2,
+    LIVE_STATES,
+    profile_reference,
+    root_device,
+    wait_running,
+)
 from argos_cloud.model.names import IMAGE_ROLE, TAG_BAKE, Scope, tag_dict, tag_list
 from argos_cloud.model.names import tag_specifications as tag_specs
 from argos_cloud.plan.types import Resource
@@ -27,10 +33,8 @@ from argos_cloud.provision.remote import RemoteExecutor
 if TYPE_CHECKING:
     from argos_cloud.aws.session import Clients
 
-SCRUB_MARKER = "ARGOS-SCRUB-OK"
 EMULATOR_NOTE = ("emulator: the image bake's Salt run and scrub check were sent over SSM but "
                  "not executed; the image is emulated")
-LIVE_STATES = ("pending", "running", "stopping", "stopped")
 MAX_TREE_B64 = 48 * 1024  # what fits in one SSM command with room to spare
 CHUNK = 4096
 BAKE_TIMEOUT = 3600.0
@@ -226,6 +230,7 @@ def provision(ctx: Context, want: Resource, executor: RemoteExecutor, instance_i
               image_tree: bytes | None) -> None:
     """Masterless Salt, the scrub, then a separate check that the scrub worked."""
     from argos_cloud.provision.userdata import (
+        SCRUB_OK,
         image_bake_commands,
         scrub_check_command,
         scrub_leftovers,
@@ -246,7 +251,7 @@ def provision(ctx: Context, want: Resource, executor: RemoteExecutor, instance_i
                          comment=f"argos-cloud scrub check {want.name}", timeout=300)
     out = check.stdout_of(instance_id)
     left = scrub_leftovers(out)
-    if left == [] or (left is None and SCRUB_MARKER in out.split()):
+    if left == [] or (left is None and SCRUB_OK in out.split()):
         if ctx.clients.hosts:
             ctx.note("hosts sandbox: the image bake's Salt run and scrub check ran on a real "
                      f"machine ({instance_id}) and passed")

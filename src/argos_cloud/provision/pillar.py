@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from argos_cloud.config import EnvironmentSpec
+from argos_cloud.model.desired import BROKER_PORTS, DATA_DEVICE, DATABASE_PORT
 from argos_cloud.model.names import Scope
 
 # The leaves under the environment's SSM path that the master turns into
@@ -16,13 +17,12 @@ from argos_cloud.model.names import Scope
 SECRET_KEYS: tuple[str, ...] = ("database_password", "secret_key", "broker_password",
                                 "deploy_key")
 
-DATABASE_PORT = 5432
-_BROKERS = {"redis": ("redis", 6379), "rabbitmq": ("amqp", 5672)}
+_URL_SCHEMES = {"redis": "redis", "rabbitmq": "amqp"}  # the broker URL's scheme, by engine
 
 
 def build_pillar(spec: EnvironmentSpec, *, commit: str, master_address: str | None = None,
                  database_host: str = "", broker_host: str = "",
-                 vpc_cidr: str = "10.0.0.0/8", data_device: str = "/dev/sdf",
+                 vpc_cidr: str = "10.0.0.0/8", data_device: str = DATA_DEVICE,
                  repository: str | None = None) -> dict[str, Any]:
     """The non-secret pillar under `argos`; plain JSON types so it serialises as written.
 
@@ -30,7 +30,7 @@ def build_pillar(spec: EnvironmentSpec, *, commit: str, master_address: str | No
     state finds what the instance shows for it (xvdf on Xen, an NVMe disk on Nitro).
     """
     scope = Scope(spec.project, spec.name)
-    scheme, port = _BROKERS[spec.broker.engine]
+    scheme, port = _URL_SCHEMES[spec.broker.engine], BROKER_PORTS[spec.broker.engine]
     return {"argos": {
         "project": spec.project,
         "environment": spec.name,
