@@ -1,7 +1,7 @@
 """Shared fixtures. Order matters: environment first, then moto, then anything boto3.
 
 moto must be imported before any boto3 session or client exists, or that
-session escapes `mock_aws` and calls real AWS (shared/research/moto.md, Setup).
+session escapes `mock_aws` and calls real AWS.
 """
 
 from __future__ import annotations

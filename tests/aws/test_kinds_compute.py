@@ -332,7 +332,7 @@ def test_final_snapshot_is_completed_and_tagged(world: World) -> None:
 
 
 def test_a_second_final_snapshot_of_one_volume_reuses_the_first(world: World) -> None:
-    """An interrupted decommission re-run must not pile up snapshots (anchors item 11)."""
+    """An interrupted decommission re-run must not pile up snapshots, each billed until deleted."""
     volume_id = create(world.ctx, volume, world.want["volume.database.data"])
     have = only(volume.read(world.aws, world.scope), "volume.database.data")
     first = volume.final_snapshot(world.ctx, have, reason="decommission of qa")

@@ -1,7 +1,7 @@
 """Lost answers (AWS acted, the answer never came) on every kind of write: one of each, no failure.
 
 Faults are raised from `after-call` hooks, so the call really happened in moto
-before the caller hears of it (shared/research/moto.md, fault injection).
+before the caller hears of it.
 """
 
 from __future__ import annotations

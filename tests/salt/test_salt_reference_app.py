@@ -1,7 +1,7 @@
 """The app and worker states, rendered by real Salt (never applied), serve the reference app.
 
 Render calls only (`state.show_sls`, `slsutil.renderer`) through `salt-call --local`
-with a private config dir: nothing touches this machine (shared/research/salt.md).
+with a private config dir: nothing touches this machine.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """The operations journal: what was done to an environment, by whom, when, with what result.
 
 Each entry is a small JSON SSM parameter `/argos-cloud/<project>/<env>/history/<id>`
-next to the lock, so every operator sees the same history (anchors item 2 and
-the `history` command); each write is also appended to a local JSON-lines file
-for offline reading. The local file is a cache: AWS is the truth.
+next to the lock, so every operator sees the same history (the `history`
+command), whichever machine ran the operation; each write is also appended to
+a local JSON-lines file for offline reading. The local file is a cache: AWS is
+the truth.
 
 Entries hold names, commits and digests only, never secret values.
 Imports nothing of AWS: the store is passed in.

@@ -2,7 +2,8 @@
 
 The lock is an SSM parameter `/argos-cloud/<project>/<env>/lock` created with
 Overwrite=False, so every operator on every machine sees the same lock and
-its holder, host, operation, commit, start and expiry (anchors item 2).
+its holder, host, operation, commit, start and expiry: a lock on one laptop
+protects nothing, and a nameless one cannot be judged stale or broken safely.
 
 A lock knows its own: each run writes a random token, so a run whose
 PutParameter answer was lost still recognises the lock it made. A lock

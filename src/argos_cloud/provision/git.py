@@ -1,7 +1,7 @@
 """Resolving a branch or tag to one commit with `git ls-remote`, before a deploy.
 
-A deploy pins one commit for every host (anchors item 6), so names are
-resolved here, once, on the operator's machine. Git never prompts
+A deploy pins one commit for every host, so no two hosts run different versions;
+names are resolved here, once, on the operator's machine. Git never prompts
 (GIT_TERMINAL_PROMPT=0, ssh in batch mode) and is given a timeout, so an
 unreachable repository is one clear error, never a hang.
 """

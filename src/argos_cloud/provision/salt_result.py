@@ -2,9 +2,9 @@
 
 `salt --static` exits 0 when states fail, a minion that never answered is
 simply absent (or a "did not return" string), and a render error replaces a
-minion's result dict with a list of strings (shared/research/salt.md, anchors
-item 5). So a run is judged from its JSON alone: every expected minion must
-have answered, with no state False and no error. Pure: no Salt, no AWS.
+minion's result dict with a list of strings. So a run is judged from its JSON
+alone: every expected minion must have answered, with no state False and no
+error. Pure: no Salt, no AWS.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Clean: remove the project's image bake — its instance, its group, the images, their snapshots.
 
 Bake resources carry the project's tags and role `image`, so they are found
-without the process that made them (anchors item 9: Packer leaks after SIGKILL).
-An image still named by an environment's launch template is refused (exit 3,
-naming the environments) unless forced: those groups could launch nothing.
+without the process that made them: a bake killed with SIGKILL cannot clean up
+after itself. An image still named by an environment's launch template is
+refused (exit 3, naming the environments) unless forced: those groups could
+launch nothing.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """Decommission: delete everything tagged for an environment, in dependency order.
 
 Found by tags alone (never a local record), so it runs on any partial state and
-from any machine (anchors items 3, 4, 11). The database's data volume gets a final
+from any machine, and a half-finished teardown never blocks the next one; it
+waits out asynchronous deletes so no security group is left behind, and
+re-runs never pile up snapshots. The database's data volume gets a final
 snapshot before anything of the database goes; the image stays unless asked. The
 order lives in a pure step graph, asserted by unit tests, because moto does not
 check dependencies on delete. A fresh discovery at the end proves what is left.

@@ -4,10 +4,11 @@ A deploy resolves the ref to one commit, publishes a bundle whose pillar
 carries it, and has the master (through SSM Run Command: no SSH) apply the
 highstate to one batch of minions at a time. Each batch is judged from Salt's
 JSON against the minions expected to answer, never from Salt's exit code
-(anchors item 5), and app batches wait for the load balancer to call them
-healthy (item 8). The commit is recorded only when every batch succeeded; a
-failed deploy puts the previous bundle back, so the batches not yet applied
-and any instance the groups start later stay on the recorded commit (item 6).
+(it exits 0 when states fail or minions stay silent), and app batches wait for
+the load balancer to call them healthy, so a broken build stops at its first
+batch. The commit is recorded only when every batch succeeded; a failed deploy
+puts the previous bundle back, so the batches not yet applied and any instance
+the groups start later stay on the recorded commit: no mixed versions.
 """
 
 from __future__ import annotations

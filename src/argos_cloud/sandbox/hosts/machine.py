@@ -4,8 +4,8 @@ The copy (`cp -a`, reflinked where the filesystem can) leaves the image as it
 was. Before boot the sandbox writes what EC2 would provide from outside: the
 NoCloud seed cloud-init reads (instance id, hostname, the user data), and the
 environment's mirrors (the package proxy, the AWS endpoint, the wheelhouse).
-Flags as measured in research/hosts.md: `--register=no --keep-unit` because
-PID 1 of this computer may not be systemd.
+`--register=no --keep-unit` because PID 1 of this computer may not be systemd:
+no machined to register with, no systemd to ask for a scope.
 """
 
 from __future__ import annotations
