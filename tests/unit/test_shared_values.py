@@ -1,11 +1,13 @@
-"""Values the Salt tree spells itself, because it cannot import Python, agree with the model."""
+"""Values spelled twice, where one side cannot import the other, agree."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
+from argos_cloud.kinds.account import HOSTS_BASE_TAG
 from argos_cloud.model.desired import BROKER_PORTS, DATA_DEVICE, DATABASE_PORT
+from argos_cloud.sandbox.hosts.backend import BASE_TAG
 
 SALT = Path(__file__).resolve().parents[2] / "src" / "argos_cloud" / "salt"
 STATES = SALT / "states"
@@ -34,3 +36,8 @@ def test_the_tree_spells_no_port_but_the_pillars() -> None:
     redis = (STATES / "broker" / "files" / "redis.conf").read_text()
     assert "port {{ pillar['argos']['broker']['port'] }}" in redis
     assert (DATABASE_PORT, BROKER_PORTS["rabbitmq"]) == (5432, 5672)  # the packages' defaults
+
+
+def test_account_discovery_looks_for_the_tag_the_hosts_sandbox_puts_on_its_base_image() -> None:
+    """The sandbox imports nothing of the tool, so the tag is spelled twice."""
+    assert HOSTS_BASE_TAG == BASE_TAG

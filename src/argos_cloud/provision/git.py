@@ -14,10 +14,10 @@ import subprocess
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from argos_cloud.config.schema import COMMIT
 from argos_cloud.config.schema import git_ref_problem as ref_problem
 from argos_cloud.errors import BadInput, OperationFailed
 
-COMMIT = re.compile(r"[0-9a-fA-F]{40}")
 Runner = Callable[..., Any]  # subprocess.run's shape
 
 
