@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Iterator
+from types import TracebackType
 from typing import Any
 
 from argos_cloud.errors import ArgosError, AwsError, OperationFailed
 
+# Not ValidationError: outside the few Auto Scaling calls that say "not found" with it
+# (those tolerate it by name), it means a malformed request, which must surface.
 NOT_FOUND_CODES = frozenset({
     "InvalidInstanceID.NotFound", "InvalidGroup.NotFound", "InvalidVolume.NotFound",
     "InvalidKeyPair.NotFound", "InvalidLaunchTemplateName.NotFoundException",
     "InvalidLaunchTemplateId.NotFound", "InvalidAMIID.NotFound", "InvalidSnapshot.NotFound",
     "NoSuchEntity", "ParameterNotFound", "LoadBalancerNotFound", "TargetGroupNotFound",
-    "ListenerNotFound", "NoSuchBucket", "ValidationError", "InvalidAMIID.Unavailable",
+    "ListenerNotFound", "NoSuchBucket", "InvalidAMIID.Unavailable",
 })
 
 
@@ -68,8 +71,54 @@ def is_client_error(e: BaseException) -> bool:
 
 
 def is_not_found(e: BaseException) -> bool:
-    code = error_code(e)
-    return code in NOT_FOUND_CODES or code.endswith(".NotFound") or code.endswith("NotFound")
+    return _not_found_code(error_code(e))
+
+
+def _not_found_code(code: str) -> bool:
+    return code in NOT_FOUND_CODES or code.endswith("NotFound")
+
+
+class Tolerated:
+    """A `with` block in which some AWS error answers count as done (see `tolerate`).
+
+    After the block, `caught` is the code it swallowed (None when the block ran
+    through) and `error` the swallowed error itself, for a caller that looks
+    closer and may raise it after all; the object is true when something was caught.
+    """
+
+    def __init__(self, matches: Callable[[str], bool]) -> None:
+        self._matches = matches
+        self.caught: str | None = None
+        self.error: BaseException | None = None
+
+    def __enter__(self) -> Tolerated:
+        self.caught, self.error = None, None
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, e: BaseException | None,
+                 tb: TracebackType | None) -> bool:
+        if e is None or not is_client_error(e) or not self._matches(error_code(e)):
+            return False
+        self.caught, self.error = error_code(e), e
+        return True
+
+    def __bool__(self) -> bool:
+        return self.caught is not None
+
+
+def tolerate(*codes: str) -> Tolerated:
+    """Swallow a botocore ClientError whose code is one of `codes`; re-raise anything else.
+
+    The one way an AWS answer such as "already gone" or "already exists" is taken
+    as done, matched by exact code:
+
+        absent = tolerate("ParameterNotFound")
+        with absent:
+            raw = ssm.get_parameter(Name=name)
+        if absent:
+            return None
+    """
+    return Tolerated(frozenset(codes).__contains__)
 
 
 CREDENTIAL_ERRORS = ("NoCredentialsError", "PartialCredentialsError", "SSOTokenLoadError",
@@ -149,20 +198,14 @@ def as_aws_error(operation: str, e: BaseException) -> AwsError:
 
 def ignoring(codes: Collection[str], call: Callable[..., object], **request: Any) -> None:
     """Make one call for which these error codes mean it is already done (e.g. gone)."""
-    try:
+    with tolerate(*codes):
         call(**request)
-    except Exception as e:
-        if error_code(e) not in codes:
-            raise
 
 
 def unless_gone(call: Callable[..., object], **request: Any) -> None:
-    """Make one call; the resource being gone already counts as done."""
-    try:
+    """Make one call; the resource being gone (any not-found code) counts as done."""
+    with Tolerated(_not_found_code):
         call(**request)
-    except Exception as e:
-        if not is_not_found(e):
-            raise
 
 
 class _Body:

@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from argos_cloud.aws.errors import as_aws_error, error_code, is_lost_answer
+from argos_cloud.aws.errors import as_aws_error, is_lost_answer, tolerate
 from argos_cloud.model.names import tag_list
 
 log = logging.getLogger(__name__)
@@ -37,18 +37,20 @@ class ParameterStore:
                                    "Type": "SecureString" if secure else "String"}
         if tags:
             request["Tags"] = tag_list(dict(tags))  # allowed only without Overwrite
+        exists = tolerate("ParameterAlreadyExists")
         try:
-            self._ssm.put_parameter(**request)
+            with exists:
+                self._ssm.put_parameter(**request)
         except ClientError as e:
-            if error_code(e) == "ParameterAlreadyExists":
-                log.debug("ssm parameter %s already exists", name)
-                # our own write whose first answer was lost (the retry found it)?
-                return self.get(name, decrypt=secure) == value
             raise as_aws_error("ssm.PutParameter", e) from e
         except Exception as e:
             if not is_lost_answer(e):
                 raise
             return self.get(name, decrypt=secure) == value  # made, or not: read it back
+        if exists:
+            log.debug("ssm parameter %s already exists", name)
+            # our own write whose first answer was lost (the retry found it)?
+            return self.get(name, decrypt=secure) == value
         log.debug("ssm parameter %s created", name)
         return True
 
@@ -79,26 +81,30 @@ class ParameterStore:
 
     def get(self, name: str, *, decrypt: bool = False) -> str | None:
         """The value of `name`, or None when it does not exist."""
+        absent = tolerate("ParameterNotFound")
         try:
-            reply = self._ssm.get_parameter(Name=name, WithDecryption=decrypt)
+            with absent:
+                reply = self._ssm.get_parameter(Name=name, WithDecryption=decrypt)
         except ClientError as e:
-            if error_code(e) == "ParameterNotFound":
-                return None
             raise as_aws_error("ssm.GetParameter", e) from e
+        if absent:
+            return None
         return str(reply["Parameter"]["Value"])
 
     def delete(self, name: str) -> bool:
         """Delete `name`; False when it was already gone (gone = done)."""
+        absent = tolerate("ParameterNotFound")
         try:
-            self._ssm.delete_parameter(Name=name)
+            with absent:
+                self._ssm.delete_parameter(Name=name)
         except ClientError as e:
-            if error_code(e) == "ParameterNotFound":
-                return False
             raise as_aws_error("ssm.DeleteParameter", e) from e
         except Exception as e:
             if not is_lost_answer(e) or self.get(name) is not None:
                 raise
             return True  # it went; only the answer was lost
+        if absent:
+            return False
         log.debug("ssm parameter %s deleted", name)
         return True
 

@@ -6,7 +6,7 @@ import fnmatch
 import hashlib
 from typing import TYPE_CHECKING, Any
 
-from argos_cloud.aws.errors import as_aws_error, error_code, explain
+from argos_cloud.aws.errors import as_aws_error, error_code, explain, tolerate
 from argos_cloud.config import EnvironmentSpec
 from argos_cloud.errors import BadInput, OperationFailed
 from argos_cloud.model.facts import Facts
@@ -31,13 +31,15 @@ def resolve_base_ami(clients: Clients, spec: EnvironmentSpec,
     if clients.hosts:
         return _hosts_base_image(clients, spec, notes)
     if spec.image.base_ami_id:
+        unknown = tolerate("InvalidAMIID.NotFound", "InvalidAMIID.Malformed",
+                           "InvalidAMIID.Unavailable")  # the config's id: said below
         try:
-            found = ec2.describe_images(ImageIds=[spec.image.base_ami_id])["Images"]
+            with unknown:
+                found = ec2.describe_images(ImageIds=[spec.image.base_ami_id])["Images"]
         except Exception as e:
-            if error_code(e).startswith("InvalidAMIID"):
-                found = []
-            else:
-                raise as_aws_error("describe_images", e) from e
+            raise as_aws_error("describe_images", e) from e
+        if unknown:
+            found = []
         if not found:
             raise BadInput(f"{spec.config_path}: image.base_ami_id: no image "
                            f"'{spec.image.base_ami_id}' in {clients.region}")

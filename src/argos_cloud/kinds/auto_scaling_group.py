@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from argos_cloud.aws.errors import error_code
+from argos_cloud.aws.errors import tolerate
 from argos_cloud.errors import Refused
 from argos_cloud.kinds import target_group
 from argos_cloud.kinds.base import Context
@@ -150,13 +150,10 @@ def apply(ctx: Context, change: Change) -> str:
 def _create(ctx: Context, want: Resource, template_id: str, arns: list[str]) -> None:
     existing = describe_group(ctx.clients, want.name)  # moto would silently replace it
     if existing is None:
-        try:
+        with tolerate("AlreadyExists"):
             ctx.clients.autoscaling.create_auto_scaling_group(
                 **create_request(want, ctx.scope, template_id, arns))
             return
-        except Exception as e:
-            if error_code(e) != "AlreadyExists":
-                raise
         existing = describe_group(ctx.clients, want.name)
         assert existing is not None
     if not ctx.scope.owns(_tags(existing)):
@@ -239,12 +236,10 @@ class GroupOps:
 
     def terminate(self, instance_id: str) -> None:
         """Take one member out for good, shrinking the group by one (gone counts as done)."""
-        try:
+        # Auto Scaling answers ValidationError when the instance is not in a group (any more).
+        with tolerate("ValidationError"):
             self.clients.autoscaling.terminate_instance_in_auto_scaling_group(
                 InstanceId=instance_id, ShouldDecrementDesiredCapacity=True)
-        except Exception as e:
-            if error_code(e) != "ValidationError":  # not in the group (any more)
-                raise
 
     def target_health(self) -> dict[str, str]:
         """Instance id → load balancer health, merged over the group's target groups."""
@@ -273,12 +268,10 @@ def delete(ctx: Context, have: Actual) -> None:
         ids |= {i["InstanceId"] for i in group.get("Instances", [])}
 
     def attempt() -> None:
-        try:
+        # Auto Scaling answers ValidationError "AutoScalingGroup name not found" when gone.
+        with tolerate("ValidationError"):
             ctx.clients.autoscaling.delete_auto_scaling_group(
                 AutoScalingGroupName=have.id, ForceDelete=True)
-        except Exception as e:
-            if error_code(e) != "ValidationError":  # "AutoScalingGroup name not found"
-                raise
 
     if group is not None:
         retry_on({"ScalingActivityInProgress", "ResourceInUse"}, attempt, clock=ctx.clock,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from argos_cloud.aws.errors import error_code
+from argos_cloud.aws.errors import tolerate
 from argos_cloud.errors import AwsError
 from argos_cloud.kinds.base import Context
 from argos_cloud.model.names import TAG_ROLE, Scope, tag_dict, tag_list
@@ -40,12 +40,11 @@ def read(clients: Clients, scope: Scope) -> list[Actual]:
              for b in page.get("Buckets", []) if str(b["Name"]).startswith(prefix(scope))]
     out: list[Actual] = []
     for name in names:
-        try:
+        untagged = tolerate(*NO_TAGS)
+        with untagged:
             tags = tag_dict(s3.get_bucket_tagging(Bucket=name)["TagSet"])
-        except Exception as e:
-            if error_code(e) in NO_TAGS:  # untagged: not (yet) ours
-                continue
-            raise
+        if untagged:  # not (yet) ours
+            continue
         if scope.owns(tags):
             status = s3.get_bucket_versioning(Bucket=name).get("Status")
             out.append(parse(name, tags, status))
@@ -92,11 +91,8 @@ def apply(ctx: Context, change: Change) -> str:
     if change.action is Action.REPLACE and change.before is not None:
         delete(ctx, change.before)
     if change.action is not Action.UPDATE:
-        try:
+        with tolerate("BucketAlreadyOwnedByYou"):  # a lost answer: adopt it
             s3.create_bucket(**create_request(want.name, ctx.clients.region))
-        except Exception as e:
-            if error_code(e) != "BucketAlreadyOwnedByYou":  # a lost answer: adopt it
-                raise
         s3.put_bucket_tagging(Bucket=want.name,
                               Tagging={"TagSet": tag_list(ctx.scope.tags(want.role))})
     for operation, request in settings_requests(want.name, bool(want.spec.get("versioning"))):
@@ -114,7 +110,7 @@ def put_bundle(clients: Clients, bucket: str, key: str, body: bytes) -> str:
 def delete(ctx: Context, have: Actual) -> None:
     """Delete every version and delete marker, then the bucket; gone counts as done."""
     s3 = ctx.clients.s3
-    try:
+    with tolerate(*GONE):
         pages = s3.get_paginator("list_object_versions").paginate(Bucket=have.id)
         batch: list[dict[str, str]] = []
         for page in pages:
@@ -127,9 +123,6 @@ def delete(ctx: Context, have: Actual) -> None:
             _delete_objects(s3, have.id, batch)
         ctx.progress(have.address, "deleting the emptied bucket")
         s3.delete_bucket(Bucket=have.id)
-    except Exception as e:
-        if error_code(e) not in GONE:
-            raise
 
 
 def _delete_objects(s3: Any, bucket: str, objects: list[dict[str, str]]) -> None:

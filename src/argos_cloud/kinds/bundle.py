@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from argos_cloud.aws.errors import error_code
+from argos_cloud.aws.errors import tolerate
 from argos_cloud.kinds.base import Context
 from argos_cloud.kinds.bucket import put_bundle
 from argos_cloud.model.names import Scope
@@ -24,12 +24,11 @@ UNKNOWN = "(known after apply)"
 
 def read(clients: Clients, scope: Scope) -> list[Actual]:
     """The one parameter that names the current bundle."""
-    try:
+    absent = tolerate("ParameterNotFound")
+    with absent:
         raw = clients.ssm.get_parameter(Name=scope.parameter("bundle"))["Parameter"]
-    except Exception as e:
-        if error_code(e) == "ParameterNotFound":
-            return []
-        raise
+    if absent:
+        return []
     return [parse(raw)]
 
 
@@ -68,8 +67,5 @@ def publish(clients: Clients, scope: Scope, bucket: str, body: bytes, digest: st
 
 
 def delete(ctx: Context, have: Actual) -> None:
-    try:
+    with tolerate("ParameterNotFound"):
         ctx.clients.ssm.delete_parameter(Name=ctx.scope.parameter("bundle"))
-    except Exception as e:
-        if error_code(e) != "ParameterNotFound":
-            raise

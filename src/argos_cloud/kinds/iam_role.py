@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from argos_cloud.aws.errors import error_code, ignoring
+from argos_cloud.aws.errors import ignoring, tolerate
 from argos_cloud.kinds.base import Context
 from argos_cloud.model.names import TAG_ROLE, Scope, tag_dict, tag_list
 from argos_cloud.plan.types import Action, Actual, Change, Resource
@@ -43,7 +43,8 @@ def read(clients: Clients, scope: Scope) -> list[Actual]:
     out: list[Actual] = []
     for raw in (r for page in pages for r in page["Roles"]):
         name = raw["RoleName"]
-        try:
+        gone = tolerate(GONE)
+        with gone:
             tags = tag_dict(iam.list_role_tags(RoleName=name)["Tags"])
             if not scope.owns(tags):
                 continue
@@ -51,21 +52,18 @@ def read(clients: Clients, scope: Scope) -> list[Actual]:
                 "list_attached_role_policies").paginate(RoleName=name)
                 for p in page["AttachedPolicies"]]
             document = _inline_policy(iam, name)
-        except Exception as e:
-            if error_code(e) == GONE:  # deleted between the list and now
-                continue
-            raise
+        if gone:  # deleted between the list and now
+            continue
         out.append(parse(raw, tags, attached, document))
     return out
 
 
 def _inline_policy(iam: Any, name: str) -> Mapping[str, Any] | None:
-    try:
+    gone = tolerate(GONE)
+    with gone:
         doc = iam.get_role_policy(RoleName=name, PolicyName=POLICY_NAME)["PolicyDocument"]
-    except Exception as e:
-        if error_code(e) == GONE:
-            return None
-        raise
+    if gone:
+        return None
     return json.loads(doc) if isinstance(doc, str) else dict(doc)
 
 
@@ -164,12 +162,9 @@ def _attached(iam: Any, name: str) -> set[str]:
 
 def _create(ctx: Context, want: Resource) -> None:
     iam = ctx.clients.iam
-    try:
+    with tolerate("EntityAlreadyExists"):
         iam.create_role(**create_request(want, ctx.scope))
         return
-    except Exception as e:
-        if error_code(e) != "EntityAlreadyExists":
-            raise
     # Made by an interrupted run whose answer was lost: adopt it and tag it.
     iam.tag_role(RoleName=want.name, Tags=tag_list(ctx.scope.tags(want.role)))
 
@@ -183,17 +178,16 @@ def delete(ctx: Context, have: Actual) -> None:
     """Detach, drop inline policies, leave profiles (only those it is in), then delete."""
     iam = ctx.clients.iam
     name = have.id
-    try:
+    gone = tolerate(GONE)
+    with gone:
         attached = _attached(iam, name)
         inline = [p for page in iam.get_paginator("list_role_policies").paginate(
             RoleName=name) for p in page["PolicyNames"]]
         profiles = [p["InstanceProfileName"] for page in iam.get_paginator(
             "list_instance_profiles_for_role").paginate(RoleName=name)
             for p in page["InstanceProfiles"]]
-    except Exception as e:
-        if error_code(e) == GONE:
-            return
-        raise
+    if gone:
+        return
     for arn in sorted(attached):
         _gone_ok(iam.detach_role_policy, RoleName=name, PolicyArn=arn)
     for policy in inline:

@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from argos_cloud.aws.errors import error_code, is_not_found
+from argos_cloud.aws.errors import tolerate
 from argos_cloud.errors import OperationFailed
 from argos_cloud.kinds.base import Context, first_difference
 from argos_cloud.kinds.instance_profile import retry_iam_propagation
@@ -137,11 +137,11 @@ def run_instances_request(want: Resource, scope: Scope, *, security_group_id: st
 
 def root_device(clients: Clients, image_id: str) -> str:
     """The AMI's root device name (the root volume's size is set on that device)."""
-    try:
+    unknown = tolerate("InvalidAMIID.NotFound", "InvalidAMIID.Malformed",
+                       "InvalidAMIID.Unavailable")
+    with unknown:
         images = clients.ec2.describe_images(ImageIds=[image_id])["Images"]
-    except Exception as e:
-        if not is_not_found(e) and not error_code(e).startswith("InvalidAMIID"):
-            raise
+    if unknown:
         images = []
     return str(images[0].get("RootDeviceName") or DEFAULT_ROOT_DEVICE) if images \
         else DEFAULT_ROOT_DEVICE
@@ -149,11 +149,10 @@ def root_device(clients: Clients, image_id: str) -> str:
 
 def describe_one(clients: Clients, instance_id: str) -> dict[str, Any] | None:
     """The instance, or None while AWS does not know it yet (or no longer)."""
-    try:
+    unknown = tolerate("InvalidInstanceID.NotFound")
+    with unknown:
         reservations = clients.ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
-    except Exception as e:
-        if not is_not_found(e):
-            raise
+    if unknown:
         return None
     found = [i for r in reservations for i in r["Instances"]]
     return found[0] if found else None
@@ -183,11 +182,10 @@ def terminate(ctx: Context, instance_id: str, what: str) -> None:
     """Terminate and wait until terminated; gone counts as done."""
     from argos_cloud.engine.wait import wait_for
 
-    try:
+    gone = tolerate("InvalidInstanceID.NotFound")
+    with gone:
         ctx.clients.ec2.terminate_instances(InstanceIds=[instance_id])
-    except Exception as e:
-        if not is_not_found(e):
-            raise
+    if gone:
         return
     wait_for(lambda: describe_one(ctx.clients, instance_id),
              lambda r: r is None or _state(r) == "terminated", clock=ctx.clock,
@@ -286,11 +284,9 @@ def _release_data_volume(ctx: Context, have: Actual) -> None:
     wait_for(lambda: describe_one(ctx.clients, have.id),
              lambda r: _state(r) in ("stopped", "terminated", ""), clock=ctx.clock,
              timeout=ctx.timeout, what=f"{have.id} to stop")
-    try:
+    with tolerate("InvalidVolume.NotFound", "InvalidInstanceID.NotFound",
+                  "InvalidAttachment.NotFound", "IncorrectState"):
         ec2.detach_volume(VolumeId=volume_id, InstanceId=have.id)
-    except Exception as e:
-        if not is_not_found(e) and error_code(e) != "IncorrectState":
-            raise
     wait_for(lambda: _describe_volume(ctx, volume_id), lambda v: v["State"] == "available",
              clock=ctx.clock, timeout=ctx.timeout, what=f"{volume_id} to detach")
 

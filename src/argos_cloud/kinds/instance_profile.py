@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from argos_cloud.aws.errors import error_code, ignoring
+from argos_cloud.aws.errors import ignoring, tolerate
 from argos_cloud.kinds.base import Context
 from argos_cloud.kinds.iam_role import iam_path
 from argos_cloud.model.names import TAG_ROLE, Scope, tag_dict, tag_list
@@ -35,12 +35,11 @@ def read(clients: Clients, scope: Scope) -> list[Actual]:
     for raw in (p for page in pages for p in page["InstanceProfiles"]):
         tags = tag_dict(raw.get("Tags"))
         if not tags:  # AWS leaves tags out of list answers; get_instance_profile has them
-            try:
+            gone = tolerate(GONE)
+            with gone:
                 got = iam.get_instance_profile(InstanceProfileName=raw["InstanceProfileName"])
-            except Exception as e:
-                if error_code(e) == GONE:
-                    continue
-                raise
+            if gone:
+                continue
             tags = tag_dict(got["InstanceProfile"].get("Tags"))
         if scope.owns(tags):
             out.append(parse(raw, tags))
@@ -92,24 +91,20 @@ def apply(ctx: Context, change: Change) -> str:
 
 def _add_role(iam: Any, profile: str, role: str) -> None:
     """Add the role; LimitExceeded when the role is already there (a resend) counts as done."""
-    try:
+    full = tolerate("LimitExceeded")
+    with full:
         iam.add_role_to_instance_profile(InstanceProfileName=profile, RoleName=role)
-    except Exception as e:
-        if error_code(e) != "LimitExceeded":
-            raise
+    if full.error is not None:
         held = iam.get_instance_profile(InstanceProfileName=profile)["InstanceProfile"]
         if role not in [r["RoleName"] for r in held.get("Roles", [])]:
-            raise
+            raise full.error
 
 
 def _create(ctx: Context, want: Resource) -> None:
     iam = ctx.clients.iam
-    try:
+    with tolerate("EntityAlreadyExists"):
         iam.create_instance_profile(**create_request(want, ctx.scope))
         return
-    except Exception as e:
-        if error_code(e) != "EntityAlreadyExists":
-            raise
     # Made by an interrupted run whose answer was lost: adopt it and tag it.
     iam.tag_instance_profile(InstanceProfileName=want.name,
                              Tags=tag_list(ctx.scope.tags(want.role)))
@@ -123,12 +118,11 @@ def _gone_ok(call: Callable[..., object], **request: Any) -> None:
 def delete(ctx: Context, have: Actual) -> None:
     """Remove the roles it holds now (moto fails on any other), then delete it."""
     iam = ctx.clients.iam
-    try:
+    gone = tolerate(GONE)
+    with gone:
         profile = iam.get_instance_profile(InstanceProfileName=have.id)["InstanceProfile"]
-    except Exception as e:
-        if error_code(e) == GONE:
-            return
-        raise
+    if gone:
+        return
     for role in (r["RoleName"] for r in profile.get("Roles", [])):
         _gone_ok(iam.remove_role_from_instance_profile, InstanceProfileName=have.id,
                  RoleName=role)

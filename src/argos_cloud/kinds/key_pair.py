@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from argos_cloud.aws.errors import error_code
+from argos_cloud.aws.errors import tolerate
 from argos_cloud.errors import OperationFailed
 from argos_cloud.kinds.base import Context
 from argos_cloud.model.names import TAG_ROLE, Scope, tag_dict, tag_specifications
@@ -57,12 +57,9 @@ def apply(ctx: Context, change: Change) -> str:
     if change.action in (Action.REPLACE, Action.UPDATE) and change.before is not None:
         delete(ctx, change.before)
     ec2 = ctx.clients.ec2
-    try:
+    with tolerate("InvalidKeyPair.Duplicate"):
         ec2.import_key_pair(**import_request(want, ctx.scope))
         return want.name
-    except Exception as e:
-        if error_code(e) != "InvalidKeyPair.Duplicate":
-            raise
     # Imported (with its tags, in one call) by an interrupted run whose answer was lost:
     # adopt it; a same-named key without our digest is someone else's, left alone.
     found = ec2.describe_key_pairs(KeyNames=[want.name])["KeyPairs"][0]
@@ -75,8 +72,5 @@ def apply(ctx: Context, change: Change) -> str:
 
 def delete(ctx: Context, have: Actual) -> None:
     """Delete by name; already gone counts as done (EC2 even says so itself)."""
-    try:
+    with tolerate(GONE):
         ctx.clients.ec2.delete_key_pair(KeyName=have.id)
-    except Exception as e:
-        if error_code(e) != GONE:
-            raise

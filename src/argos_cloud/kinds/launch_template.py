@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from argos_cloud.aws.errors import error_code, is_not_found
+from argos_cloud.aws.errors import tolerate
 from argos_cloud.errors import Refused
 from argos_cloud.kinds.base import Context
 from argos_cloud.kinds.instance import IMDSV2
@@ -156,11 +156,10 @@ def _root_device(ctx: Context, image_id: str) -> str:
     known = ctx.outputs.attr("image.image", "root_device_name")
     if known:
         return str(known)
-    try:
+    unknown = tolerate("InvalidAMIID.NotFound", "InvalidAMIID.Unavailable")
+    with unknown:
         images = ctx.clients.ec2.describe_images(ImageIds=[image_id])["Images"]
-    except Exception as e:
-        if not is_not_found(e):
-            raise
+    if unknown:
         images = []
     return str(images[0].get("RootDeviceName", DEFAULT_ROOT_DEVICE)) if images \
         else DEFAULT_ROOT_DEVICE
@@ -186,12 +185,9 @@ def apply(ctx: Context, change: Change) -> str:
 
 def _create(ctx: Context, want: Resource, data: Mapping[str, Any]) -> tuple[str, int]:
     ec2 = ctx.clients.ec2
-    try:
+    with tolerate("InvalidLaunchTemplateName.AlreadyExistsException"):
         made = ec2.create_launch_template(**create_request(want, ctx.scope, data))
         return str(made["LaunchTemplate"]["LaunchTemplateId"]), 1
-    except Exception as e:
-        if error_code(e) != "InvalidLaunchTemplateName.AlreadyExistsException":
-            raise
     # Made by an interrupted run whose answer was lost: adopt it if it is ours.
     found = ec2.describe_launch_templates(LaunchTemplateNames=[want.name])["LaunchTemplates"][0]
     if not ctx.scope.owns(tag_dict(found.get("Tags"))):
@@ -219,8 +215,7 @@ def _new_version(ctx: Context, want: Resource, template_id: str,
 
 def delete(ctx: Context, have: Actual) -> None:
     """Deletes every version with it; gone counts as done."""
-    try:
+    # AWS says InvalidLaunchTemplateId.NotFound; moto says the Name one.
+    with tolerate("InvalidLaunchTemplateId.NotFound",
+                  "InvalidLaunchTemplateName.NotFoundException"):
         ctx.clients.ec2.delete_launch_template(LaunchTemplateId=have.id)
-    except Exception as e:
-        if not is_not_found(e):
-            raise

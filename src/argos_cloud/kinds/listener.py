@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from argos_cloud.aws.errors import is_not_found
+from argos_cloud.aws.errors import tolerate
 from argos_cloud.kinds import load_balancer
 from argos_cloud.kinds.base import Context
 from argos_cloud.kinds.target_group import address_for
@@ -117,8 +117,5 @@ def apply(ctx: Context, change: Change) -> str:
 
 def delete(ctx: Context, have: Actual) -> None:
     """Gone (or its load balancer gone) counts as done."""
-    try:
+    with tolerate("ListenerNotFound"):
         ctx.clients.elbv2.delete_listener(ListenerArn=have.id)
-    except Exception as e:
-        if not is_not_found(e):
-            raise

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from argos_cloud.aws.errors import error_code, is_not_found
+from argos_cloud.aws.errors import tolerate
 from argos_cloud.errors import Refused
 from argos_cloud.kinds.base import Context
 from argos_cloud.kinds.target_group import name_prefix, owned_tags
@@ -67,12 +67,9 @@ def create_request(want: Resource, scope: Scope, security_group: str) -> dict[st
 
 
 def describe_by_name(clients: Clients, name: str) -> list[dict[str, Any]]:
-    try:
+    with tolerate("LoadBalancerNotFound"):
         return list(clients.elbv2.describe_load_balancers(Names=[name])["LoadBalancers"])
-    except Exception as e:
-        if error_code(e) != "LoadBalancerNotFound":
-            raise
-        return []
+    return []
 
 
 def apply(ctx: Context, change: Change) -> str:
@@ -128,20 +125,14 @@ def delete(ctx: Context, have: Actual) -> None:
     from argos_cloud.engine.wait import wait_for
 
     elbv2 = ctx.clients.elbv2
-    try:
+    with tolerate("LoadBalancerNotFound"):
         elbv2.delete_load_balancer(LoadBalancerArn=have.id)
-    except Exception as e:
-        if not is_not_found(e):
-            raise
 
     def present() -> bool:
-        try:
+        with tolerate("LoadBalancerNotFound"):
             return bool(elbv2.describe_load_balancers(LoadBalancerArns=[have.id])
                         ["LoadBalancers"])
-        except Exception as e:
-            if error_code(e) != "LoadBalancerNotFound":
-                raise
-            return False
+        return False
 
     wait_for(present, lambda still: not still, clock=ctx.clock, timeout=ctx.timeout,
              what=f"load balancer {have.name} deleted")

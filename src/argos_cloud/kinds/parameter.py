@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from argos_cloud.aws.errors import error_code
+from argos_cloud.aws.errors import error_code, tolerate
 from argos_cloud.errors import AwsError, BadInput
 from argos_cloud.kinds.base import Context
 from argos_cloud.model.names import Scope, tag_list
@@ -121,15 +121,14 @@ def _put(ctx: Context, want: Resource, value: str, digest: str | None, *,
     Any failure is re-raised without the request, so the value cannot leak into it.
     """
     request = put_request(want, ctx.scope, value=value, digest=digest, overwrite=overwrite)
+    exists = tolerate("ParameterAlreadyExists")  # only ever said without overwrite
     try:
-        ctx.clients.ssm.put_parameter(**request)
+        with exists:
+            ctx.clients.ssm.put_parameter(**request)
     except Exception as e:
-        code = error_code(e)
-        if code == "ParameterAlreadyExists" and not overwrite:
-            return False
-        raise AwsError("ssm.PutParameter", code or type(e).__name__,
+        raise AwsError("ssm.PutParameter", error_code(e) or type(e).__name__,
                        f"could not store {want.name}") from None
-    return True
+    return not exists
 
 
 def _current(ctx: Context, name: str) -> str:
@@ -143,11 +142,8 @@ def _current(ctx: Context, name: str) -> str:
 
 def delete(ctx: Context, have: Actual) -> None:
     """Delete it; already gone counts as done."""
-    try:
+    with tolerate(GONE):
         ctx.clients.ssm.delete_parameter(Name=have.id)
-    except Exception as e:
-        if error_code(e) != GONE:
-            raise
 
 
 def environments_with_parameters(clients: Clients, project: str) -> dict[str, list[str]]:

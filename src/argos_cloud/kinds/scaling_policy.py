@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from argos_cloud.aws.errors import error_code, is_not_found
+from argos_cloud.aws.errors import tolerate
 from argos_cloud.kinds import auto_scaling_group
 from argos_cloud.kinds.base import Context
 from argos_cloud.model.names import Scope
@@ -85,9 +85,7 @@ def apply(ctx: Context, change: Change) -> str:
 
 def delete(ctx: Context, have: Actual) -> None:
     """Gone, or its group gone, counts as done (AWS deletes policies with the group)."""
-    try:
+    # Auto Scaling answers ValidationError when the policy or its group is not found.
+    with tolerate("ValidationError"):
         ctx.clients.autoscaling.delete_policy(
             AutoScalingGroupName=str(have.attrs.get("group_name", "")), PolicyName=have.id)
-    except Exception as e:
-        if not (is_not_found(e) or error_code(e) == "ValidationError"):
-            raise

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from argos_cloud.aws.errors import error_code
+from argos_cloud.aws.errors import tolerate
 from argos_cloud.kinds.base import Context
 from argos_cloud.model.names import TAG_ROLE, Scope, tag_dict, tag_specifications
 from argos_cloud.plan.types import Actual, Change, Resource
@@ -111,12 +111,9 @@ def apply(ctx: Context, change: Change) -> str:
     revoke = [have[k] for k in sorted(have.keys() - wanted.keys())]
     ids = _group_ids(ctx, add) | {}
     if add:
-        try:
+        with tolerate("InvalidPermission.Duplicate"):
             ec2.authorize_security_group_ingress(
                 GroupId=group_id, IpPermissions=[permission(r, ids) for r in add])
-        except Exception as e:
-            if error_code(e) != "InvalidPermission.Duplicate":
-                raise
     if revoke:
         ec2.revoke_security_group_ingress(
             GroupId=group_id, IpPermissions=[permission(r, _group_ids(ctx, revoke))
@@ -126,11 +123,8 @@ def apply(ctx: Context, change: Change) -> str:
 
 def _create(ctx: Context, want: Resource) -> str:
     ec2 = ctx.clients.ec2
-    try:
+    with tolerate("InvalidGroup.Duplicate"):
         return str(ec2.create_security_group(**create_request(want, ctx.scope))["GroupId"])
-    except Exception as e:
-        if error_code(e) != "InvalidGroup.Duplicate":
-            raise
     # Made by an interrupted run whose answer was lost: find it by name and tag it.
     found = ec2.describe_security_groups(Filters=[
         {"Name": "group-name", "Values": [want.name]},
@@ -152,12 +146,9 @@ def revoke_references(ctx: Context, have: Actual) -> None:
         gid = value if kind == "sgid" else ctx.outputs.get(f"security_group.{value}")
         if gid:
             perms.append(permission({**r, "source": f"sgid:{gid}"}, {}))
-    try:
+    with tolerate("InvalidGroup.NotFound", "InvalidPermission.NotFound"):
         if perms:
             ctx.clients.ec2.revoke_security_group_ingress(GroupId=have.id, IpPermissions=perms)
-    except Exception as e:
-        if error_code(e) not in ("InvalidGroup.NotFound", "InvalidPermission.NotFound"):
-            raise
 
 
 def delete(ctx: Context, have: Actual) -> None:
@@ -165,11 +156,8 @@ def delete(ctx: Context, have: Actual) -> None:
     from argos_cloud.engine.wait import retry_on
 
     def attempt() -> None:
-        try:
+        with tolerate("InvalidGroup.NotFound"):
             ctx.clients.ec2.delete_security_group(GroupId=have.id)
-        except Exception as e:
-            if error_code(e) != "InvalidGroup.NotFound":
-                raise
 
     retry_on({"DependencyViolation"}, attempt, clock=ctx.clock, attempts=12,
              what=f"delete security group {have.name}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from argos_cloud.aws.errors import error_code, is_not_found
+from argos_cloud.aws.errors import tolerate
 from argos_cloud.errors import Refused
 from argos_cloud.kinds.base import Context
 from argos_cloud.model.desired import GROUP_ROLES
@@ -101,12 +101,9 @@ def apply(ctx: Context, change: Change) -> str:
 
 def _create(ctx: Context, want: Resource) -> str:
     elbv2 = ctx.clients.elbv2
-    try:
+    with tolerate("DuplicateTargetGroupName"):
         return str(elbv2.create_target_group(**create_request(want, ctx.scope))
                    ["TargetGroups"][0]["TargetGroupArn"])
-    except Exception as e:
-        if error_code(e) != "DuplicateTargetGroupName":
-            raise
     # Made by an interrupted run (AWS returns it; moto refuses): adopt it if it is ours.
     found = elbv2.describe_target_groups(Names=[want.name])["TargetGroups"][0]
     arn = str(found["TargetGroupArn"])
@@ -127,11 +124,8 @@ def delete(ctx: Context, have: Actual) -> None:
     from argos_cloud.engine.wait import retry_on
 
     def attempt() -> None:
-        try:
+        with tolerate("TargetGroupNotFound"):
             ctx.clients.elbv2.delete_target_group(TargetGroupArn=have.id)
-        except Exception as e:
-            if not is_not_found(e):
-                raise
 
     retry_on({"ResourceInUse"}, attempt, clock=ctx.clock, attempts=8,
              what=f"delete target group {have.name}")

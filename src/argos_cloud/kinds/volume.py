@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from argos_cloud.aws.errors import error_code, is_not_found
+from argos_cloud.aws.errors import tolerate
 from argos_cloud.clock import utc_stamp
 from argos_cloud.errors import BadInput, OperationFailed
 from argos_cloud.kinds.base import Context
@@ -94,11 +94,10 @@ def snapshot_request(volume_id: str, scope: Scope, role: str, *, reason: str,
 
 
 def _describe(ctx: Context, volume_id: str) -> dict[str, Any] | None:
-    try:
+    unknown = tolerate("InvalidVolume.NotFound")
+    with unknown:
         found = ctx.clients.ec2.describe_volumes(VolumeIds=[volume_id])["Volumes"]
-    except Exception as e:
-        if not is_not_found(e):
-            raise
+    if unknown:
         return None
     return dict(found[0]) if found else None
 
@@ -141,13 +140,11 @@ def detach(ctx: Context, volume_id: str) -> None:
     raw = _describe(ctx, volume_id)
     if raw is None or _state(raw) != "in-use":
         return
-    try:
+    with tolerate("InvalidVolume.NotFound", "InvalidInstanceID.NotFound",
+                  "InvalidAttachment.NotFound", "IncorrectState"):
         for attachment in raw.get("Attachments", []):
             ctx.clients.ec2.detach_volume(VolumeId=volume_id,
                                           InstanceId=attachment["InstanceId"])
-    except Exception as e:
-        if not is_not_found(e) and error_code(e) != "IncorrectState":
-            raise
     wait_for(lambda: _describe(ctx, volume_id), lambda v: _state(v) in ("available", ""),
              clock=ctx.clock, timeout=ctx.timeout, what=f"volume {volume_id} to detach")
 
@@ -155,11 +152,8 @@ def detach(ctx: Context, volume_id: str) -> None:
 def delete(ctx: Context, have: Actual) -> None:
     """Detach if attached, then delete; gone counts as done."""
     detach(ctx, have.id)
-    try:
+    with tolerate("InvalidVolume.NotFound"):
         ctx.clients.ec2.delete_volume(VolumeId=have.id)
-    except Exception as e:
-        if not is_not_found(e):
-            raise
 
 
 def final_snapshot(ctx: Context, have: Actual, *, reason: str) -> str:
@@ -220,11 +214,8 @@ def delete_snapshots(clients: Clients, snapshot_ids: list[str]) -> list[str]:
     """Delete each; gone counts as done. Returns the ids deleted."""
     done = []
     for snapshot_id in snapshot_ids:
-        try:
+        with tolerate("InvalidSnapshot.NotFound", "InvalidSnapshot.InUse"):
             clients.ec2.delete_snapshot(SnapshotId=snapshot_id)
-        except Exception as e:
-            if not is_not_found(e) and not error_code(e).startswith("InvalidSnapshot"):
-                raise
         done.append(snapshot_id)
     return done
 
@@ -239,11 +230,11 @@ def resolve_snapshot(clients: Clients, scope: Scope, ref: str) -> str:
         return str(found[0]["SnapshotId"])
     if not ref.startswith("snap-"):
         raise BadInput(f"--restore-snapshot: '{ref}' is not a snapshot id (snap-…) or 'latest'")
-    try:
+    unknown = tolerate("InvalidSnapshot.NotFound", "InvalidSnapshot.Malformed",
+                       "InvalidSnapshotID.Malformed")  # the user's id: said below
+    with unknown:
         found = clients.ec2.describe_snapshots(SnapshotIds=[ref])["Snapshots"]
-    except Exception as e:
-        if not is_not_found(e) and not error_code(e).startswith("InvalidSnapshot"):
-            raise
+    if unknown:
         found = []
     if not found:
         raise BadInput(f"--restore-snapshot: no snapshot {ref}")

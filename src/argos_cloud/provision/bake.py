@@ -13,7 +13,7 @@ import base64
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from argos_cloud.aws.errors import is_not_found
+from argos_cloud.aws.errors import tolerate
 from argos_cloud.clock import Clock, utc_stamp
 from argos_cloud.errors import OperationFailed
 from argos_cloud.kinds import image as image_kind
@@ -104,17 +104,13 @@ def terminate_all(clients: Clients, clock: Clock, instance_ids: list[str],
     from argos_cloud.engine.wait import wait_for
 
     ec2 = clients.ec2
-    try:
+    some_gone = tolerate("InvalidInstanceID.NotFound")
+    with some_gone:
         ec2.terminate_instances(InstanceIds=instance_ids)
-    except Exception as e:
-        if not is_not_found(e):
-            raise
+    if some_gone:
         for one in instance_ids:  # one id unknown fails the batch: go one by one
-            try:
+            with tolerate("InvalidInstanceID.NotFound"):
                 ec2.terminate_instances(InstanceIds=[one])
-            except Exception as e1:
-                if not is_not_found(e1):
-                    raise
 
     def states() -> list[str]:
         pages = ec2.get_paginator("describe_instances").paginate(
@@ -131,11 +127,8 @@ def delete_group(clients: Clients, clock: Clock, group_id: str) -> None:
     from argos_cloud.engine.wait import retry_on
 
     def attempt() -> None:
-        try:
+        with tolerate("InvalidGroup.NotFound"):
             clients.ec2.delete_security_group(GroupId=group_id)
-        except Exception as e:
-            if not is_not_found(e):
-                raise
 
     retry_on({"DependencyViolation"}, attempt, clock=clock, attempts=12,
              what=f"delete bake security group {group_id}")
@@ -277,12 +270,9 @@ def _create_image(ctx: Context, want: Resource, instance_id: str,
     ctx.progress(want.address, f"waiting for image {image_id}")
 
     def describe() -> dict[str, Any]:
-        try:
+        with tolerate("InvalidAMIID.NotFound", "InvalidAMIID.Unavailable"):  # not yet seen
             return dict(ec2.describe_images(ImageIds=[image_id])["Images"][0])
-        except Exception as e:
-            if not is_not_found(e):
-                raise
-            return {"State": "pending"}
+        return {"State": "pending"}
 
     def failed(raw: dict[str, Any]) -> str | None:
         if raw.get("State") in ("failed", "error", "invalid", "deregistered"):

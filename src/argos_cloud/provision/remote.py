@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from argos_cloud.aws.errors import error_code
+from argos_cloud.aws.errors import tolerate
 from argos_cloud.clock import Clock
 
 if TYPE_CHECKING:
@@ -117,13 +117,10 @@ class SsmExecutor:
         from argos_cloud.engine.wait import wait_for
 
         def describe() -> dict[str, Any]:
-            try:
+            with tolerate("InvocationDoesNotExist"):  # not registered yet
                 return dict(self.clients.ssm.get_command_invocation(
                     CommandId=command_id, InstanceId=instance_id))
-            except Exception as e:
-                if error_code(e) != "InvocationDoesNotExist":  # not registered yet
-                    raise
-                return {"Status": "Pending"}
+            return {"Status": "Pending"}
 
         raw = wait_for(describe, lambda r: r.get("Status") in TERMINAL, clock=self.clock,
                        timeout=timeout + 120.0, what=f"command {command_id} on {instance_id}")
