@@ -162,7 +162,7 @@ def revoke_references(ctx: Context, have: Actual) -> None:
 
 def delete(ctx: Context, have: Actual) -> None:
     """Delete the group; DependencyViolation (lingering ENIs) is retried with backoff."""
-    from argos_cloud.engine.wait import retry_on
+    from argos_cloud.aws.retry import retry_on
 
     def attempt() -> None:
         try:

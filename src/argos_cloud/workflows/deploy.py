@@ -446,7 +446,7 @@ def _apply_batch(session: Session, executor: RemoteExecutor, result: DeployResul
 
 
 def _wait_healthy(session: Session, outcome: BatchOutcome, arns: list[str]) -> list[str]:
-    from argos_cloud.engine.wait import wait_for
+    from argos_cloud.waiting import wait_for
 
     session.on_event(outcome.step, "waiting for the load balancer to report it healthy")
 
