@@ -339,7 +339,7 @@ def _execute(session: Session, command: str, commit: str, ref: str, roles: list[
              hook: Hook | None) -> DeployResult:
     from argos_cloud.discovery import discover
     from argos_cloud.kinds.bundle import publish
-    from argos_cloud.workflows.commission import build_bundle, state_tree
+    from argos_cloud.workflows.bundles import build_bundle, state_tree
 
     clients, scope = session.clients, session.scope
     store = session.store()
