@@ -25,7 +25,13 @@ SLEEPER = "import time; time.sleep(60)"
 
 
 def sleeper(marker: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-c", SLEEPER, marker])
+    """A child whose command line carries `marker` (waited for: exec takes a moment)."""
+    child = subprocess.Popen([sys.executable, "-c", SLEEPER, marker])
+    cmdline = Path(f"/proc/{child.pid}/cmdline")
+    if Path("/proc/self").exists():
+        assert wait_until(lambda: marker.encode() in cmdline.read_bytes(), clock=RealClock(),
+                          timeout=30, initial=0.01, cap=0.1)
+    return child
 
 
 def test_wait_until_backs_off_and_says_whether_the_condition_came() -> None:

@@ -28,6 +28,7 @@ from argos_cloud.aws.session import IDENTITY_PATH  # answered by our wrapper aro
 from argos_cloud.clock import Clock, RealClock, utc_stamp
 from argos_cloud.errors import OperationFailed, Refused
 from argos_cloud.processes import process_alive
+from argos_cloud.waiting import wait_until
 
 MODULE = "argos_cloud.sandbox.runner"  # the child; also how /proc tells it is ours
 RECORD, LOCK, LOG = "sandbox.json", "sandbox.lock", "sandbox.log"
@@ -253,26 +254,30 @@ class Sandbox:
             (os.POSIX_SPAWN_DUP2, 1, 2),
         ])  # no Popen object: the server must outlive us without a ResourceWarning
         timeout = max(self.start_timeout, 120.0) if hosts else self.start_timeout
-        deadline, delay = self.clock.now() + timeout, 0.05
+        port: int | None = None
+
+        def answering() -> bool:
+            nonlocal port
+            port = _ready_port(ready)
+            if port is not None and _identity(port, self.probe_timeout) == {
+                    "pid": pid, "marker": marker}:
+                return True
+            if not process_alive(pid, reap=True):
+                raise OperationFailed("the sandbox server exited while starting",
+                                      detail=_tail(log))
+            return False
+
         try:
-            while True:
-                port = _ready_port(ready)
-                if port is not None and _identity(port, self.probe_timeout) == {
-                        "pid": pid, "marker": marker}:
-                    break
-                if not process_alive(pid, reap=True):
-                    raise OperationFailed("the sandbox server exited while starting",
-                                          detail=_tail(log))
-                if self.clock.now() > deadline:
-                    _terminate(pid, self.stop_timeout, self.clock)
-                    raise OperationFailed(
-                        f"the sandbox server did not answer within {timeout:.0f} s",
-                        detail=_tail(log))
-                self.clock.sleep(delay)  # bounded backoff on a real child process
-                delay = min(delay * 1.5, 0.5)
+            if not wait_until(answering, clock=self.clock, timeout=timeout, initial=0.05,
+                              cap=0.5):
+                _terminate(pid, self.stop_timeout, self.clock)
+                raise OperationFailed(
+                    f"the sandbox server did not answer within {timeout:.0f} s",
+                    detail=_tail(log))
         finally:
             with contextlib.suppress(FileNotFoundError):
                 ready.unlink()
+        assert port is not None  # answering() held
         started = utc_stamp()
         record = _Record(pid=pid, port=port, endpoint=f"http://{HOST}:{port}",
                          started_at=started, marker=marker, hosts=hosts)
@@ -315,11 +320,9 @@ def _terminate(pid: int, timeout: float, clock: Clock) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, sig)
             os.kill(pid, signal.SIGCONT)  # a stopped process would never see SIGTERM
-        deadline = clock.now() + wait
-        while clock.now() < deadline:
-            if not process_alive(pid, reap=True):
-                return
-            clock.sleep(0.02)
+        if wait_until(lambda: not process_alive(pid, reap=True), clock=clock, timeout=wait,
+                      initial=0.02, cap=0.2):
+            return
     if process_alive(pid, reap=True):
         raise OperationFailed(f"sandbox server pid {pid} did not stop")
 
