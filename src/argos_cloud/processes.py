@@ -37,11 +37,8 @@ def process_alive(pid: int, started: str | None = None, *, reap: bool = False) -
     """
     if pid <= 0:
         return False
-    if reap:
-        with contextlib.suppress(ChildProcessError):
-            done, _ = os.waitpid(pid, os.WNOHANG)
-            if done == pid:
-                return False
+    if reap and _reaped(pid):
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -52,7 +49,17 @@ def process_alive(pid: int, started: str | None = None, *, reap: bool = False) -
     if fields is None:
         return True  # no /proc, or hidden from us: the signal said it exists
     if fields and fields[0] == "Z":
+        if reap:
+            _reaped(pid)  # it ended since the first look: collect it now
         return False  # a zombie is dead
     if started:
         return len(fields) <= 19 or fields[19] == started
     return True
+
+
+def _reaped(pid: int) -> bool:
+    """Collect `pid` if it is our own child and has ended; False when it runs or is not ours."""
+    with contextlib.suppress(ChildProcessError):
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        return done == pid
+    return False
