@@ -7,7 +7,6 @@ where /proc does not show the process, the signal alone is trusted.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from pathlib import Path
 
@@ -37,7 +36,7 @@ def process_alive(pid: int, started: str | None = None, *, reap: bool = False) -
     """
     if pid <= 0:
         return False
-    if reap and _reaped(pid):
+    if reap and _reap(pid):
         return False
     try:
         os.kill(pid, 0)
@@ -49,17 +48,19 @@ def process_alive(pid: int, started: str | None = None, *, reap: bool = False) -
     if fields is None:
         return True  # no /proc, or hidden from us: the signal said it exists
     if fields and fields[0] == "Z":
-        if reap:
-            _reaped(pid)  # it ended since the first look: collect it now
-        return False  # a zombie is dead
+        # A zombie leader is dead, unless it is our child whose other threads are still
+        # exiting: then it is gone only once collected (else it would linger, unreaped).
+        return reap and _reap(pid) is False
     if started:
         return len(fields) <= 19 or fields[19] == started
     return True
 
 
-def _reaped(pid: int) -> bool:
-    """Collect `pid` if it is our own child and has ended; False when it runs or is not ours."""
-    with contextlib.suppress(ChildProcessError):
+def _reap(pid: int) -> bool | None:
+    """Collect `pid` if it is our child and has ended: True when collected, False when our
+    child still runs, None when it is not our child (its own parent collects it)."""
+    try:
         done, _ = os.waitpid(pid, os.WNOHANG)
-        return done == pid
-    return False
+    except ChildProcessError:
+        return None
+    return done == pid
