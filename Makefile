@@ -29,6 +29,7 @@ test: venv
 	bash scripts/hosts-deps.sh
 	$(VENV)/bin/ruff check src tests bench scripts manage.py reference-app
 	$(PY) -m mypy src/argos_cloud
+	$(PY) -m mypy tests
 	$(PY) -m pytest -q -p no:cacheprovider
 
 ## Skip the slow tiers (salt, e2e) while working

@@ -132,8 +132,8 @@ def test_a_second_commission_is_refused_while_the_first_holds_the_lock(
 
 
 def test_two_concurrent_commissions_make_one_environment(aws: Clients, tmp_path: Path) -> None:
-    first, second = open_env(aws, tmp_path / "a" if (tmp_path / "a").mkdir() is None else
-                             tmp_path), open_env(aws, tmp_path)
+    (tmp_path / "a").mkdir()
+    first, second = open_env(aws, tmp_path / "a"), open_env(aws, tmp_path)
     plans = [prepare(first), prepare(second)]
     errors: list[BaseException] = []
 

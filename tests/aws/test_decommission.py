@@ -194,9 +194,11 @@ def found(clients: Clients, scope: Scope) -> set[tuple[str, str]]:
 
 
 def final_snapshots(clients: Clients, environment: str) -> list[dict[str, Any]]:
-    return clients.ec2.describe_snapshots(OwnerIds=["self"], Filters=[
-        {"Name": f"tag:{TAG_ENVIRONMENT}", "Values": [environment]},
-        {"Name": "tag-key", "Values": [TAG_FINAL_SNAPSHOT]}])["Snapshots"]
+    snapshots: list[dict[str, Any]] = clients.ec2.describe_snapshots(
+        OwnerIds=["self"], Filters=[
+            {"Name": f"tag:{TAG_ENVIRONMENT}", "Values": [environment]},
+            {"Name": "tag-key", "Values": [TAG_FINAL_SNAPSHOT]}])["Snapshots"]
+    return snapshots
 
 
 def test_full_teardown_leaves_only_the_final_snapshot_and_the_image(

@@ -8,6 +8,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
@@ -44,8 +45,14 @@ def project(tmp_path: Path, moto_server: str) -> Iterator[Path]:
     yield tmp_path
 
 
+class RunCli(Protocol):
+    """The `cli` fixture: argv in, what the CLI said and its exit status out."""
+
+    def __call__(self, *argv: str, stdin: str = "") -> Ran: ...
+
+
 @pytest.fixture
-def cli(project: Path, moto_server: str):  # type: ignore[no-untyped-def]
+def cli(project: Path, moto_server: str) -> RunCli:
     """Run the CLI as a user would: provider aws, AWS_ENDPOINT_URL at the moto server."""
     environ = {"ARGOS_CLOUD_PROVIDER": "aws", "AWS_ENDPOINT_URL": moto_server,
                "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import boto3
 import pytest
+
+from tests.e2e.conftest import RunCli
 
 pytestmark = pytest.mark.e2e
 
 
-def _ec2(url: str):  # type: ignore[no-untyped-def]
+def _ec2(url: str) -> Any:
     return boto3.client("ec2", endpoint_url=url, region_name="us-east-1",
                         aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
 def test_commission_builds_everything_and_a_second_run_has_nothing_to_do(
-        cli, moto_server: str) -> None:  # type: ignore[no-untyped-def]
+        cli: RunCli, moto_server: str) -> None:
     first = cli("--yes", "--output", "json", "qa", "commission")
     assert first.status == 0, first.stderr
     body = first.json()
@@ -74,7 +78,7 @@ def test_status_of_an_empty_environment_says_so(cli) -> None:  # type: ignore[no
 
 
 def test_commission_without_yes_and_no_terminal_is_refused_and_creates_nothing(
-        cli, moto_server: str) -> None:  # type: ignore[no-untyped-def]
+        cli: RunCli, moto_server: str) -> None:
     ran = cli("qa", "commission")  # stdin closed: nobody to ask
     assert ran.status == 3 and "pass --yes" in ran.stderr
     ran = cli("qa", "commission", stdin="n\n")

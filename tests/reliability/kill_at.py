@@ -35,7 +35,7 @@ def main() -> None:
         clients.on("after-call", after_call)
         return clients
 
-    aws_session.make_clients = make_clients  # type: ignore[assignment]
+    aws_session.make_clients = make_clients
     run()
 
 

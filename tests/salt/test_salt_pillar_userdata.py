@@ -7,6 +7,7 @@ import json
 import subprocess
 import tarfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,7 +34,7 @@ SCOPE = Scope("argos", "qa")
 SECRET_VALUES = list(sample_secrets().values())
 
 
-def _pillar() -> dict[str, object]:
+def _pillar() -> dict[str, Any]:
     return build_pillar(sample_spec(), commit="a" * 40, master_address="10.0.0.10")
 
 

@@ -217,8 +217,9 @@ def test_the_celery_app_and_its_task_take_the_rendered_settings(
     path.write_text('broker_url = "memory://"\nresult_backend = "cache+memory://"\n')
     monkeypatch.setenv("ARGOS_CELERY_CONFIG", str(path))
     from argos import tasks  # builds argos.celery.app from the file above
+    from argos.celery import app
 
-    assert tasks.app.conf.broker_url == "memory://"
-    assert "heartbeat" in tasks.app.conf.beat_schedule
-    assert tasks.whoami.name in tasks.app.tasks
+    assert app.conf.broker_url == "memory://"
+    assert "heartbeat" in app.conf.beat_schedule
+    assert tasks.whoami.name in app.tasks
     assert tasks.compute(20, 22)["result"] == 42

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import TextIO
 
 from rich.console import Console
 
@@ -14,6 +15,11 @@ from argos_cloud.engine.events import StepFailed, StepSkipped, StepStarted, Step
 def _env() -> Environment:
     return Environment(stdin=io.StringIO(), stdout=io.StringIO(), stderr=io.StringIO(),
                        environ={})
+
+
+def _said(stream: TextIO) -> str:
+    assert isinstance(stream, io.StringIO)  # as _env made it
+    return stream.getvalue()
 
 
 def test_a_terminal_gets_a_live_table_of_every_step() -> None:
@@ -42,8 +48,8 @@ def test_json_mode_and_pipes_get_plain_lines_on_stderr() -> None:
     assert isinstance(hook, ProgressHook)
     with hook:
         hook.on_event(StepSucceeded("sg", "sg-123"))
-    assert env.stdout.getvalue() == ""
-    assert "ok  sg: sg-123" in env.stderr.getvalue()
+    assert _said(env.stdout) == ""
+    assert "ok  sg: sg-123" in _said(env.stderr)
 
 
 def test_an_emulator_notice_is_said_once() -> None:
@@ -52,4 +58,4 @@ def test_an_emulator_notice_is_said_once() -> None:
     view.notes(["emulator: instances never boot"])
     view.line("emulator: instances never boot")
     view.line("something else")
-    assert env.stdout.getvalue().count("instances never boot") == 1
+    assert _said(env.stdout).count("instances never boot") == 1

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
+from argos_cloud.aws.retry import retry_on
 from argos_cloud.clock import FakeClock
-from argos_cloud.engine import Backoff, retry_on, wait_for
 from argos_cloud.errors import AwsError, Interrupted, OperationFailed
+from argos_cloud.waiting import Backoff, retry, wait_for
 
 
 class FakeClientError(Exception):
@@ -117,3 +118,18 @@ def test_retry_on_gives_up_with_the_code_after_its_attempts() -> None:
                  what="delete sg-1")
     assert e.value.code == "DependencyViolation"
     assert clock.slept == [1.0, 2.0]
+
+
+def test_retry_asks_the_callers_predicate_and_reraises_the_last_error() -> None:
+    clock = FakeClock()
+    calls: list[int] = []
+
+    def flaky() -> None:
+        calls.append(1)
+        raise TimeoutError("still busy")
+
+    with pytest.raises(TimeoutError):
+        retry(flaky, retryable=lambda e: isinstance(e, TimeoutError), clock=clock, attempts=3)
+    assert len(calls) == 3 and clock.slept == [1.0, 2.0]
+    with pytest.raises(ValueError):
+        retry(flaky, retryable=lambda e: False, clock=clock, attempts=0)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import boto3
 
 SANDBOX_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+IDENTITY_PATH = "/argos-cloud/sandbox"  # where argos-cloud's sandbox says who it is
 
 
 @dataclass
@@ -136,8 +137,6 @@ def make_clients(*, region: str | None, endpoint_url: str | None = None,
 
 def hosts_sandbox(endpoint_url: str | None, timeout: float = 2.0) -> bool:
     """True when the endpoint is argos-cloud's sandbox running real machines (DESIGN §5b)."""
-    from argos_cloud.sandbox.server import IDENTITY_PATH
-
     if not endpoint_url:
         return False
     try:

@@ -43,6 +43,7 @@ def program(args: Arguments, env: Environment) -> ExitStatus:
 
 
 def _session(args: Arguments, env: Environment, view: View, config: Path) -> Any:
+    from argos_cloud.sandbox.server import log_to
     from argos_cloud.workflows.session import open_session
 
     assert args.environment is not None
@@ -53,7 +54,7 @@ def _session(args: Arguments, env: Environment, view: View, config: Path) -> Any
     args.endpoint = spec.endpoint_url or env.environ.get("AWS_ENDPOINT_URL") or None
     args.region = spec.region
     session = open_session(config, args.environment, profile=args.profile,
-                           environ=env.environ)
+                           environ=env.environ, sandbox_log=log_to(env.stderr))
     args.endpoint = session.clients.endpoint_url or args.endpoint
     hook = ProgressHook(view)
     session.on_event = hook.progress
@@ -271,10 +272,10 @@ def _history(args: Arguments, env: Environment, view: View, config: Path) -> Exi
 
 
 def _sandbox(args: Arguments, view: View, config: Path) -> ExitStatus:
-    from argos_cloud.sandbox.server import Sandbox
+    from argos_cloud.sandbox.server import Sandbox, log_to
     from argos_cloud.workflows.session import state_dir_for
 
-    box = Sandbox(state_dir_for(config))
+    box = Sandbox(state_dir_for(config), log=log_to(view.env.stderr))
     action = str(args.options["action"])
     if action == "start":
         hosts = bool(args.options.get("hosts")) or _config_wants_hosts(config)

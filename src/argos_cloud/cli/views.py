@@ -21,8 +21,7 @@ from argos_cloud.engine.events import (
     StepSucceeded,
     WalkInterrupted,
 )
-from argos_cloud.plan.cost import CostEstimate
-from argos_cloud.plan.types import SYMBOL, Action, Plan
+from argos_cloud.plan.types import SYMBOL, Action, CostEstimate, Plan
 
 
 class View:

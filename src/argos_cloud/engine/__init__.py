@@ -1,6 +1,7 @@
-"""The engine: a step graph, a bounded parallel walk, events, and waits on a clock.
+"""The engine: a step graph, a bounded parallel walk, events, the lock and the journal.
 
-Never touches AWS: stores, runners and clocks are passed in.
+Never touches AWS: stores, runners and clocks are passed in. Waits and backoff live
+below it, in `argos_cloud.waiting`, so every layer may wait.
 """
 
 from argos_cloud.engine.events import (
@@ -17,11 +18,9 @@ from argos_cloud.engine.events import (
     WalkInterrupted,
 )
 from argos_cloud.engine.graph import StepGraph, critical_path, makespan
-from argos_cloud.engine.wait import Backoff, retry_on, wait_for
 from argos_cloud.engine.walk import WalkResult, one_line, walk
 
 __all__ = [
-    "Backoff",
     "Event",
     "Hook",
     "MultiHook",
@@ -38,7 +37,5 @@ __all__ = [
     "critical_path",
     "makespan",
     "one_line",
-    "retry_on",
-    "wait_for",
     "walk",
 ]

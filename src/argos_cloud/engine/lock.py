@@ -33,6 +33,7 @@ from typing import Any, Protocol
 from argos_cloud.clock import Clock, utc_now
 from argos_cloud.errors import LockHeld, OperationFailed
 from argos_cloud.model.names import Scope
+from argos_cloud.processes import process_alive, process_start
 
 log = logging.getLogger(__name__)
 
@@ -66,36 +67,6 @@ def parse_utc(text: str) -> datetime:
 
 def this_host() -> str:
     return socket.gethostname()
-
-
-def process_start(pid: int) -> str | None:
-    """The kernel's start time of `pid` (clock ticks since boot), or None when it is gone.
-
-    With the pid it tells a live holder from a new process that reused its pid.
-    """
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
-            text = stat.read()
-    except OSError:
-        return None
-    fields = text.rpartition(")")[2].split()
-    return fields[19] if len(fields) > 19 else None  # field 22 of proc(5)
-
-
-def process_alive(pid: int, started: str | None) -> bool:
-    """True when `pid` runs on this host and, if known, is the same process as recorded."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # exists, owned by someone else
-    if started:
-        now = process_start(pid)
-        return now is None or now == started  # no /proc: trust the pid alone
-    return True
 
 
 def who_am_i() -> str:

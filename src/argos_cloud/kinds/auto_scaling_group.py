@@ -177,7 +177,7 @@ def _update(ctx: Context, want: Resource, template_id: str, arns: list[str],
 
 
 def wait_in_service(ctx: Context, name: str, desired: int) -> None:
-    from argos_cloud.engine.wait import wait_for
+    from argos_cloud.waiting import wait_for
 
     def healthy(group: dict[str, Any] | None) -> bool:
         return group is not None and sum(
@@ -260,7 +260,8 @@ def delete(ctx: Context, have: Actual) -> None:
 
     Decommission deletes security groups next: they stay in use until then.
     """
-    from argos_cloud.engine.wait import retry_on, wait_for
+    from argos_cloud.aws.retry import retry_on
+    from argos_cloud.waiting import wait_for
 
     group = describe_group(ctx.clients, have.id)
     ids = {str(i["id"]) for i in have.attrs.get("instances", [])}

@@ -98,7 +98,7 @@ def apply(ctx: Context, change: Change, executor: RemoteExecutor | None = None,
 
 def deregister(clients: Clients, clock: Clock, image_id: str, snapshots: Sequence[str]) -> None:
     """Deregister, then delete its snapshots (AWS refuses while the image is registered)."""
-    from argos_cloud.engine.wait import retry_on
+    from argos_cloud.aws.retry import retry_on
 
     ec2 = clients.ec2
     unless_gone(ec2.deregister_image, ImageId=image_id)

@@ -163,7 +163,7 @@ def _state(raw: Mapping[str, Any] | None) -> str:
 
 
 def wait_running(ctx: Context, instance_id: str, what: str) -> dict[str, Any]:
-    from argos_cloud.engine.wait import wait_for
+    from argos_cloud.waiting import wait_for
 
     def failed(raw: Mapping[str, Any] | None) -> str | None:
         if _state(raw) in ("shutting-down", "terminated", "stopped"):
@@ -180,7 +180,7 @@ def wait_running(ctx: Context, instance_id: str, what: str) -> dict[str, Any]:
 
 def terminate(ctx: Context, instance_id: str, what: str) -> None:
     """Terminate and wait until terminated; gone counts as done."""
-    from argos_cloud.engine.wait import wait_for
+    from argos_cloud.waiting import wait_for
 
     gone = tolerate("InvalidInstanceID.NotFound")
     with gone:
@@ -252,7 +252,7 @@ def _describe_volume(ctx: Context, volume_id: str) -> dict[str, Any]:
 
 def _attach_data_volume(ctx: Context, want: Resource, instance_id: str) -> None:
     """Attach the data volume on the spec's device and wait until it is in use."""
-    from argos_cloud.engine.wait import wait_for
+    from argos_cloud.waiting import wait_for
 
     volume_id = ctx.outputs.id(str(want.spec["data_volume"]))
     device = str(want.spec.get("device", DATA_DEVICE))
@@ -275,7 +275,7 @@ def _attach_data_volume(ctx: Context, want: Resource, instance_id: str) -> None:
 
 def _release_data_volume(ctx: Context, have: Actual) -> None:
     """Stop the old database cleanly, then detach its data volume (never deleted)."""
-    from argos_cloud.engine.wait import wait_for
+    from argos_cloud.waiting import wait_for
 
     volume_id = str(have.attrs["data_volume"])
     ctx.progress(have.address, f"stopping {have.id} to detach {volume_id}")

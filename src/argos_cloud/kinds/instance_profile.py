@@ -135,7 +135,7 @@ def retry_iam_propagation(fn: Callable[[], T], ctx: Context, what: str = "launch
     EC2 answers InvalidParameterValue for ~10 s after the profile is made; the
     backoff runs on `ctx.clock` (about 2 minutes in all before giving up).
     """
-    from argos_cloud.engine.wait import retry_on
+    from argos_cloud.aws.retry import retry_on
 
     return retry_on(PROPAGATION_CODES, fn, clock=ctx.clock, attempts=8,
                     what=f"{what} (waiting for the instance profile to reach EC2)",

@@ -105,7 +105,7 @@ def _create(ctx: Context, want: Resource, group: str) -> str:
 
 
 def wait_active(ctx: Context, arn: str) -> dict[str, Any]:
-    from argos_cloud.engine.wait import wait_for
+    from argos_cloud.waiting import wait_for
 
     def describe() -> dict[str, Any]:
         return dict(ctx.clients.elbv2.describe_load_balancers(
@@ -122,7 +122,7 @@ def wait_active(ctx: Context, arn: str) -> dict[str, Any]:
 
 def delete(ctx: Context, have: Actual) -> None:
     """Delete, then wait until describing it says not found (gone counts as done)."""
-    from argos_cloud.engine.wait import wait_for
+    from argos_cloud.waiting import wait_for
 
     elbv2 = ctx.clients.elbv2
     with tolerate("LoadBalancerNotFound"):

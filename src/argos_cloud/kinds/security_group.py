@@ -153,7 +153,7 @@ def revoke_references(ctx: Context, have: Actual) -> None:
 
 def delete(ctx: Context, have: Actual) -> None:
     """Delete the group; DependencyViolation (lingering ENIs) is retried with backoff."""
-    from argos_cloud.engine.wait import retry_on
+    from argos_cloud.aws.retry import retry_on
 
     def attempt() -> None:
         with tolerate("InvalidGroup.NotFound"):

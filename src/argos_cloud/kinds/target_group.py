@@ -121,7 +121,7 @@ def target_health(clients: Clients, arn: str) -> dict[str, str]:
 
 def delete(ctx: Context, have: Actual) -> None:
     """Gone counts as done; ResourceInUse (a listener not yet gone) is retried."""
-    from argos_cloud.engine.wait import retry_on
+    from argos_cloud.aws.retry import retry_on
 
     def attempt() -> None:
         with tolerate("TargetGroupNotFound"):

@@ -107,7 +107,7 @@ def _state(raw: Mapping[str, Any] | None) -> str:
 
 
 def apply(ctx: Context, change: Change) -> str:
-    from argos_cloud.engine.wait import wait_for
+    from argos_cloud.waiting import wait_for
 
     want = change.after
     assert want is not None
@@ -135,7 +135,7 @@ def apply(ctx: Context, change: Change) -> str:
 
 def detach(ctx: Context, volume_id: str) -> None:
     """Detach wherever attached and wait until available (or gone)."""
-    from argos_cloud.engine.wait import wait_for
+    from argos_cloud.waiting import wait_for
 
     raw = _describe(ctx, volume_id)
     if raw is None or _state(raw) != "in-use":
@@ -158,7 +158,7 @@ def delete(ctx: Context, have: Actual) -> None:
 
 def final_snapshot(ctx: Context, have: Actual, *, reason: str) -> str:
     """Snapshot the volume before decommission deletes it; waits until completed."""
-    from argos_cloud.engine.wait import wait_for
+    from argos_cloud.waiting import wait_for
 
     stamp = utc_stamp()
     ec2 = ctx.clients.ec2

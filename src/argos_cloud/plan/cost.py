@@ -7,10 +7,10 @@ table does not know is named, never guessed. Pure: no AWS call.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from argos_cloud.plan.types import Actual, Resource
+from argos_cloud.plan.types import CostEstimate as CostEstimate  # its home is types.py
 
 # On-demand Linux USD/hour in us-east-1 (2025 list prices).
 HOURLY_USD = {
@@ -20,20 +20,6 @@ HOURLY_USD = {
 ALB_HOURLY_USD = 0.0225
 GP3_GB_MONTH_USD = 0.08
 HOURS_A_MONTH = 730
-
-
-@dataclass(frozen=True)
-class CostEstimate:
-    """Hourly USD before and after a plan; `unpriced` names types the table lacks."""
-
-    before: float
-    after: float
-    unpriced: tuple[str, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        return {"hourly_usd_before": round(self.before, 4),
-                "hourly_usd_after": round(self.after, 4),
-                "unpriced_instance_types": list(self.unpriced)}
 
 
 class _Sum:

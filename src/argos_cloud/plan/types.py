@@ -11,10 +11,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from argos_cloud.plan.cost import CostEstimate
+from typing import Any
 
 
 def address(kind: str, role: str, key: str = "") -> str:
@@ -157,6 +154,20 @@ class Change:
         if self.details:
             out["details"] = [d.to_json() for d in self.details]
         return out
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    """Hourly USD before and after a plan; `unpriced` names types the table lacks."""
+
+    before: float
+    after: float
+    unpriced: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"hourly_usd_before": round(self.before, 4),
+                "hourly_usd_after": round(self.after, 4),
+                "unpriced_instance_types": list(self.unpriced)}
 
 
 @dataclass(frozen=True)

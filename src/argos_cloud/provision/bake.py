@@ -101,7 +101,7 @@ def remove_bake_leftovers(clients: Clients, clock: Clock, leftovers: BakeLeftove
 def terminate_all(clients: Clients, clock: Clock, instance_ids: list[str],
                   timeout: float) -> None:
     """Terminate and wait until all are terminated (one describe per poll)."""
-    from argos_cloud.engine.wait import wait_for
+    from argos_cloud.waiting import wait_for
 
     ec2 = clients.ec2
     some_gone = tolerate("InvalidInstanceID.NotFound")
@@ -124,7 +124,7 @@ def terminate_all(clients: Clients, clock: Clock, instance_ids: list[str],
 
 def delete_group(clients: Clients, clock: Clock, group_id: str) -> None:
     """Delete; DependencyViolation (an ENI still held) is retried, gone is done."""
-    from argos_cloud.engine.wait import retry_on
+    from argos_cloud.aws.retry import retry_on
 
     def attempt() -> None:
         with tolerate("InvalidGroup.NotFound"):
@@ -260,7 +260,7 @@ def provision(ctx: Context, want: Resource, executor: RemoteExecutor, instance_i
 
 def _create_image(ctx: Context, want: Resource, instance_id: str,
                   tags: dict[str, str]) -> str:
-    from argos_cloud.engine.wait import wait_for
+    from argos_cloud.waiting import wait_for
 
     ec2 = ctx.clients.ec2
     image_id = str(ec2.create_image(

@@ -99,7 +99,7 @@ class SsmExecutor:
 
     def run(self, instance_ids: list[str], commands: list[str], *, comment: str,
             timeout: float) -> CommandResult:
-        from argos_cloud.engine.wait import retry_on
+        from argos_cloud.aws.retry import retry_on
 
         request = self.send_request(instance_ids, commands, comment=comment, timeout=timeout)
         # A fresh instance's agent registers a minute or two after "running".
@@ -114,7 +114,7 @@ class SsmExecutor:
                              invocations, self.clients.emulated)
 
     def _wait(self, command_id: str, instance_id: str, timeout: float) -> InvocationResult:
-        from argos_cloud.engine.wait import wait_for
+        from argos_cloud.waiting import wait_for
 
         def describe() -> dict[str, Any]:
             with tolerate("InvocationDoesNotExist"):  # not registered yet

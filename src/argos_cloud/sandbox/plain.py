@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from argos_cloud.clock import Clock, RealClock
-from argos_cloud.engine.wait import Backoff
 from argos_cloud.sandbox.server import MODULE, loopback_open
+from argos_cloud.waiting import wait_for
 
 
 def free_port() -> int:
@@ -42,18 +42,24 @@ def moto_server(start_timeout: float = 60.0, clock: Clock | None = None) -> Iter
                             stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     clock = clock or RealClock()
+
+    def answering() -> bool:
+        try:
+            with loopback_open(urllib.request.Request(url + "/moto-api/config"),
+                               timeout=2) as reply:
+                reply.read()
+        except OSError:
+            return False
+        return True
+
+    def exited(_: bool) -> str | None:
+        code = proc.poll()
+        return None if code is None else f"it exited with code {code}"
+
     try:
-        deadline = clock.now() + start_timeout
-        for delay in Backoff(initial=0.1, factor=1.5, cap=1.0):
-            try:
-                with loopback_open(urllib.request.Request(url + "/moto-api/config"),
-                                   timeout=2) as reply:
-                    reply.read()
-                break
-            except OSError:
-                if clock.now() > deadline or proc.poll() is not None:
-                    raise RuntimeError("moto server did not start") from None
-                clock.sleep(delay)
+        wait_for(answering, bool, clock=clock, timeout=start_timeout,
+                 what="the moto server to start", failed=exited,
+                 initial=0.1, factor=1.5, cap=1.0)
         yield url
     finally:
         proc.terminate()

@@ -15,7 +15,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from argos_cloud.sandbox.server import HOST, IDENTITY_PATH, MODULE
+from argos_cloud.aws.session import IDENTITY_PATH
+from argos_cloud.sandbox.server import HOST, MODULE
 
 
 def serve(argv: list[str] | None = None) -> None:

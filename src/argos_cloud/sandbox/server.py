@@ -13,23 +13,37 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import secrets
 import signal
 import sys
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
+from argos_cloud.aws.session import IDENTITY_PATH  # answered by our wrapper around moto
 from argos_cloud.clock import Clock, RealClock, utc_stamp
 from argos_cloud.errors import OperationFailed, Refused
+from argos_cloud.processes import process_alive
+from argos_cloud.waiting import wait_until
 
 MODULE = "argos_cloud.sandbox.runner"  # the child; also how /proc tells it is ours
-IDENTITY_PATH = "/argos-cloud/sandbox"  # answered by our wrapper around moto's app
 RECORD, LOCK, LOG = "sandbox.json", "sandbox.lock", "sandbox.log"
 HOST = "127.0.0.1"
+
+Log = Callable[[str], None]
+
+
+def log_to(stream: TextIO) -> Log:
+    """A `log` for the CLI: each progress message one prefixed line on `stream`, at once."""
+    def write(text: str) -> None:
+        stream.write(f"argos-cloud: sandbox: {text}\n")
+        stream.flush()
+
+    return write
 
 
 @dataclass(frozen=True)
@@ -79,9 +93,10 @@ class Sandbox:
 
     def __init__(self, state_dir: Path, *, start_timeout: float = 30.0,
                  stop_timeout: float = 5.0, probe_timeout: float = 2.0,
-                 clock: Clock | None = None) -> None:
+                 clock: Clock | None = None, log: Log | None = None) -> None:
         self.state_dir = Path(state_dir)
         self.clock = clock or RealClock()
+        self.log: Log = log or logging.getLogger(__name__).info  # progress: the caller shows it
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
         self.probe_timeout = probe_timeout
@@ -114,9 +129,6 @@ class Sandbox:
         """What every command needing AWS calls: the same as `start`."""
         return self.start(hosts=hosts, regions=regions)
 
-    def log(self, text: str) -> None:
-        print(f"argos-cloud: sandbox: {text}", file=sys.stderr, flush=True)
-
     def status(self) -> SandboxInfo:
         """Report without starting, killing or deleting anything."""
         record = self._read_record()
@@ -139,7 +151,7 @@ class Sandbox:
             if (self.state_dir / "hosts").is_dir():
                 from argos_cloud.sandbox.hosts.records import Records, teardown
 
-                teardown(Records(self.state_dir / "hosts"))
+                teardown(Records(self.state_dir / "hosts"), clock=self.clock)
             return self._stopped()
 
     def reset(self) -> SandboxInfo:
@@ -242,26 +254,30 @@ class Sandbox:
             (os.POSIX_SPAWN_DUP2, 1, 2),
         ])  # no Popen object: the server must outlive us without a ResourceWarning
         timeout = max(self.start_timeout, 120.0) if hosts else self.start_timeout
-        deadline, delay = self.clock.now() + timeout, 0.05
+        port: int | None = None
+
+        def answering() -> bool:
+            nonlocal port
+            port = _ready_port(ready)
+            if port is not None and _identity(port, self.probe_timeout) == {
+                    "pid": pid, "marker": marker}:
+                return True
+            if not process_alive(pid, reap=True):
+                raise OperationFailed("the sandbox server exited while starting",
+                                      detail=_tail(log))
+            return False
+
         try:
-            while True:
-                port = _ready_port(ready)
-                if port is not None and _identity(port, self.probe_timeout) == {
-                        "pid": pid, "marker": marker}:
-                    break
-                if not _alive(pid):
-                    raise OperationFailed("the sandbox server exited while starting",
-                                          detail=_tail(log))
-                if self.clock.now() > deadline:
-                    _terminate(pid, self.stop_timeout, self.clock)
-                    raise OperationFailed(
-                        f"the sandbox server did not answer within {timeout:.0f} s",
-                        detail=_tail(log))
-                self.clock.sleep(delay)  # bounded backoff on a real child process
-                delay = min(delay * 1.5, 0.5)
+            if not wait_until(answering, clock=self.clock, timeout=timeout, initial=0.05,
+                              cap=0.5):
+                _terminate(pid, self.stop_timeout, self.clock)
+                raise OperationFailed(
+                    f"the sandbox server did not answer within {timeout:.0f} s",
+                    detail=_tail(log))
         finally:
             with contextlib.suppress(FileNotFoundError):
                 ready.unlink()
+        assert port is not None  # answering() held
         started = utc_stamp()
         record = _Record(pid=pid, port=port, endpoint=f"http://{HOST}:{port}",
                          started_at=started, marker=marker, hosts=hosts)
@@ -284,28 +300,9 @@ def _child_env() -> dict[str, str]:
     return env
 
 
-def _alive(pid: int) -> bool:
-    """True for a live process; reaps our own exited child so it does not linger."""
-    with contextlib.suppress(ChildProcessError):
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        if done == pid:
-            return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, belongs to someone else
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"  # a zombie is dead
-
-
 def _is_ours(pid: int, marker: str) -> bool:
     """Alive and launched by us with this marker (checked on /proc when it exists)."""
-    if pid <= 0 or not _alive(pid):
+    if pid <= 0 or not process_alive(pid, reap=True):
         return False
     proc = Path(f"/proc/{pid}/cmdline")
     if not Path("/proc/self").exists():
@@ -323,12 +320,10 @@ def _terminate(pid: int, timeout: float, clock: Clock) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, sig)
             os.kill(pid, signal.SIGCONT)  # a stopped process would never see SIGTERM
-        deadline = clock.now() + wait
-        while clock.now() < deadline:
-            if not _alive(pid):
-                return
-            clock.sleep(0.02)
-    if _alive(pid):
+        if wait_until(lambda: not process_alive(pid, reap=True), clock=clock, timeout=wait,
+                      initial=0.02, cap=0.2):
+            return
+    if process_alive(pid, reap=True):
         raise OperationFailed(f"sandbox server pid {pid} did not stop")
 
 

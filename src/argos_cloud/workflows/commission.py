@@ -23,6 +23,7 @@ from argos_cloud.model.desired import bucket_name, desired_resources
 from argos_cloud.model.facts import Facts
 from argos_cloud.plan.build import build_plan
 from argos_cloud.plan.types import Action, Change, Plan
+from argos_cloud.workflows.bundles import build_bundle, state_tree
 from argos_cloud.workflows.roll import RollFailed, RollResult, pending, roll_images
 from argos_cloud.workflows.session import Session
 
@@ -62,15 +63,6 @@ class CommissionResult:
         return out
 
 
-def state_tree(session: Session) -> Path:
-    """The user's tree when the config names one, else the packaged default."""
-    if session.spec.salt.state_tree is not None:
-        return session.spec.salt.state_tree
-    from importlib import resources
-
-    return Path(str(resources.files("argos_cloud.salt")))
-
-
 def user_data_for(session: Session, facts: Facts) -> dict[str, str]:
     """Each role's cloud-init script: no secret, only where to find the master."""
     from argos_cloud.provision.userdata import master_user_data, minion_user_data
@@ -81,26 +73,6 @@ def user_data_for(session: Session, facts: Facts) -> dict[str, str]:
     data["master"] = master_user_data(scope, spec.salt.version, spec.region,
                                       bucket_name(spec.project, spec.name, facts.account_id))
     return data
-
-
-def _templates(session: Session) -> dict[str, Path]:
-    return {"config.py": session.spec.source.config_template,
-            "celery_config.py": session.spec.source.celery_config_template}
-
-
-def build_bundle(session: Session, tree: Path, facts: Facts, commit: str,
-                 addresses: dict[str, str]) -> tuple[bytes, str]:
-    """The master's bundle: tree + non-secret pillar naming hosts and the commit."""
-    from argos_cloud.provision.pillar import build_pillar
-    from argos_cloud.provision.validate import bundle, bundle_digest
-
-    pillar = build_pillar(session.spec, commit=commit,
-                          master_address=addresses.get("master"),
-                          database_host=addresses.get("database", ""),
-                          broker_host=addresses.get("broker", ""), vpc_cidr=facts.vpc_cidr,
-                          repository=session.clone_url())
-    body = bundle(tree, pillar, _templates(session))
-    return body, bundle_digest(body)
 
 
 def image_tree_bundle(tree: Path, system_packages: tuple[str, ...] = ()) -> bytes:

@@ -340,7 +340,7 @@ def _execute(session: Session, command: str, commit: str, ref: str, roles: list[
              hook: Hook | None) -> DeployResult:
     from argos_cloud.discovery import discover
     from argos_cloud.kinds.bundle import publish
-    from argos_cloud.workflows.commission import build_bundle, state_tree
+    from argos_cloud.workflows.bundles import build_bundle, state_tree
 
     clients, scope = session.clients, session.scope
     store = session.store()
@@ -447,7 +447,7 @@ def _apply_batch(session: Session, executor: RemoteExecutor, result: DeployResul
 
 
 def _wait_healthy(session: Session, outcome: BatchOutcome, arns: list[str]) -> list[str]:
-    from argos_cloud.engine.wait import wait_for
+    from argos_cloud.waiting import wait_for
 
     session.on_event(outcome.step, "waiting for the load balancer to report it healthy")
 

@@ -15,12 +15,14 @@ import logging
 import urllib.request
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from argos_cloud.engine.journal import JournalEntry
 
 if TYPE_CHECKING:
-    from argos_cloud.workflows.session import Session
+    from argos_cloud.aws.session import Clients
+    from argos_cloud.config import EnvironmentSpec
+    from argos_cloud.model.names import Scope
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,17 @@ NOTIFIED = frozenset({"commission", "deploy", "rollback", "decommission", "clean
 WEBHOOK_TIMEOUT = 5.0
 ICON = {"succeeded": ":white_check_mark:", "failed": ":x:", "interrupted": ":warning:",
         "refused": ":no_entry:"}
+
+
+class Session(Protocol):
+    """What a notification needs of workflows/session.Session (which calls `notify`)."""
+
+    @property
+    def spec(self) -> EnvironmentSpec: ...
+    @property
+    def clients(self) -> Clients: ...
+    @property
+    def scope(self) -> Scope: ...
 
 
 def duration_seconds(entry: JournalEntry) -> int | None:

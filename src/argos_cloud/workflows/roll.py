@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from argos_cloud.clock import Clock
-from argos_cloud.engine.wait import wait_for
 from argos_cloud.errors import OperationFailed
+from argos_cloud.waiting import wait_for
 
 if TYPE_CHECKING:
     from argos_cloud.workflows.session import Session

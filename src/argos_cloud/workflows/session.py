@@ -116,14 +116,18 @@ def state_dir_for(config_path: Path) -> Path:
     return config_path.resolve().parent / ".argos-cloud"
 
 
-def open_clients(spec: EnvironmentSpec, environ: dict[str, str]) -> Clients:
-    """Clients for the spec's provider; the sandbox is started (or reused) first."""
+def open_clients(spec: EnvironmentSpec, environ: dict[str, str],
+                 sandbox_log: Callable[[str], None] | None = None) -> Clients:
+    """Clients for the spec's provider; the sandbox is started (or reused) first.
+
+    `sandbox_log` shows the sandbox's progress (a base image build takes minutes).
+    """
     from argos_cloud.aws.session import make_clients
 
     if spec.provider == "sandbox":
         from argos_cloud.sandbox.server import Sandbox
 
-        info = Sandbox(state_dir_for(spec.config_path)).ensure(
+        info = Sandbox(state_dir_for(spec.config_path), log=sandbox_log).ensure(
             hosts=spec.sandbox.hosts, regions=(spec.region,))
         return make_clients(region=spec.region, endpoint_url=info.endpoint, sandbox=True,
                             environ=environ)
@@ -133,10 +137,11 @@ def open_clients(spec: EnvironmentSpec, environ: dict[str, str]) -> Clients:
 
 def open_session(config: Path, environment: str, *, profile: str | None,
                  environ: dict[str, str], clock: Clock | None = None,
-                 clients: Clients | None = None) -> Session:
+                 clients: Clients | None = None,
+                 sandbox_log: Callable[[str], None] | None = None) -> Session:
     """Validate the config first (no AWS call on bad input), then connect."""
     spec = load_environment(config, environment, profile=profile, environ=environ)
-    session = Session(spec=spec, clients=clients or open_clients(spec, environ),
+    session = Session(spec=spec, clients=clients or open_clients(spec, environ, sandbox_log),
                       state_dir=state_dir_for(config), clock=clock or RealClock())
     if session.emulated:
         session.note(EMULATOR_NOTICE)

@@ -468,11 +468,11 @@ def claim_computer(root: Path, *, write: bool = True) -> None:
     import os
 
     from argos_cloud.errors import Refused
-    from argos_cloud.sandbox.hosts.records import pid_alive
+    from argos_cloud.processes import process_alive
 
     try:
         holder = json.loads(OWNER.read_text())
-        if holder["root"] != str(root) and pid_alive(int(holder["pid"])):
+        if holder["root"] != str(root) and process_alive(int(holder["pid"])):
             raise Refused(f"another hosts sandbox runs on this computer ({holder['root']}, "
                           f"pid {holder['pid']}): stop it first (`argos-cloud sandbox stop` "
                           "in its folder)")

@@ -14,14 +14,16 @@ import contextlib
 import os
 import shutil
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from argos_cloud.clock import Clock, RealClock
 from argos_cloud.errors import OperationFailed
+from argos_cloud.processes import process_alive
 from argos_cloud.sandbox.hosts.network import ANCHOR_IP
-from argos_cloud.sandbox.hosts.records import Records, kill_recorded, pid_alive
+from argos_cloud.sandbox.hosts.records import Records, kill_recorded
 from argos_cloud.sandbox.hosts.system import run
+from argos_cloud.waiting import wait_until
 
 WHEELS_IN_MACHINE = "/var/cache/argos-sandbox-wheels"
 BOOTED = ("running", "degraded")
@@ -117,7 +119,8 @@ def write_seed(rootfs: Path, seed: Seed) -> None:
                    f"export AWS_ENDPOINT_URL={endpoint}\n")
 
 
-def boot(machine: Machine, records: Records, *, wheelhouse: Path | None) -> None:
+def boot(machine: Machine, records: Records, *, wheelhouse: Path | None,
+         clock: Clock | None = None) -> None:
     """Start the container detached; records its pids as soon as they exist."""
     argv = ["systemd-nspawn", "--quiet", "--boot", "--register=no", "--keep-unit",
             f"--machine={machine.instance_id}", f"--directory={machine.rootfs}",
@@ -135,18 +138,18 @@ def boot(machine: Machine, records: Records, *, wheelhouse: Path | None) -> None
         log.close()
     machine.nspawn_pid = child.pid
     machine.record(records)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        leader = _init_of(child.pid)
-        if leader:
-            machine.leader_pid = leader
-            machine.record(records)
-            return
-        if child.poll() is not None:
+
+    def init_started() -> bool:
+        machine.leader_pid = _init_of(child.pid)
+        if not machine.leader_pid and child.poll() is not None:
             raise OperationFailed(f"hosts sandbox: {machine.instance_id} did not boot",
                                   detail=_tail(machine.root_dir / "nspawn.log"))
-        time.sleep(0.05)
-    raise OperationFailed(f"hosts sandbox: {machine.instance_id} has no init after 30 s")
+        return bool(machine.leader_pid)
+
+    if not wait_until(init_started, clock=clock or RealClock(), timeout=30, initial=0.05,
+                      cap=0.5):
+        raise OperationFailed(f"hosts sandbox: {machine.instance_id} has no init after 30 s")
+    machine.record(records)
 
 
 def _init_of(pid: int) -> int:
@@ -171,39 +174,40 @@ def enter(machine: Machine, argv: list[str]) -> list[str]:
 
 def system_state(machine: Machine) -> str:
     """systemd's own word on the boot: starting, running, degraded, …"""
-    if not machine.leader_pid or not pid_alive(machine.leader_pid):
+    if not machine.leader_pid or not process_alive(machine.leader_pid):
         return "gone"
     done = run(enter(machine, ["systemctl", "is-system-running"]), check=False, timeout=30)
     return done.stdout.strip() or "unknown"
 
 
-def wait_ready(machine: Machine, timeout: float = 180.0) -> str:
+def wait_ready(machine: Machine, timeout: float = 180.0, clock: Clock | None = None) -> str:
     """Wait for multi-user.target, where EC2's SSM agent runs: user data may still be going."""
-    deadline = time.monotonic() + timeout
     state = "unknown"
-    while time.monotonic() < deadline:
-        if not machine.leader_pid or not pid_alive(machine.leader_pid):
-            return "gone"
+
+    def settled() -> bool:
+        nonlocal state
+        if not machine.leader_pid or not process_alive(machine.leader_pid):
+            state = "gone"
+            return True
         done = run(enter(machine, ["systemctl", "is-active", "multi-user.target"]),
                    check=False, timeout=30)
         state = done.stdout.strip()
-        if state == "active":
-            return state
-        time.sleep(0.5)
+        return state == "active"
+
+    wait_until(settled, clock=clock or RealClock(), timeout=timeout, initial=0.5, cap=2.0)
     return state
 
 
-def power_off(machine: Machine, records: Records, timeout: float = 20.0) -> None:
+def power_off(machine: Machine, records: Records, timeout: float = 20.0,
+              clock: Clock | None = None) -> None:
     """A clean poweroff; the container's PID 1 is killed if it does not go in time."""
-    if machine.leader_pid and pid_alive(machine.leader_pid):
+    clock = clock or RealClock()
+    if machine.leader_pid and process_alive(machine.leader_pid):
         run(enter(machine, ["systemctl", "poweroff", "--no-block"]), check=False, timeout=30)
-        deadline = time.monotonic() + timeout
-        while pid_alive(machine.nspawn_pid) and time.monotonic() < deadline:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(machine.nspawn_pid, os.WNOHANG)
-            time.sleep(0.2)
-    kill_recorded(machine.leader_pid, "systemd")
-    kill_recorded(machine.nspawn_pid, "systemd-nspawn")
+        wait_until(lambda: not process_alive(machine.nspawn_pid, reap=True), clock=clock,
+                   timeout=timeout, initial=0.2, cap=1.0)
+    kill_recorded(machine.leader_pid, "systemd", clock=clock)
+    kill_recorded(machine.nspawn_pid, "systemd-nspawn", clock=clock)
     with contextlib.suppress(ChildProcessError):
         os.waitpid(machine.nspawn_pid, os.WNOHANG)
     unmount_root(machine.root_dir)

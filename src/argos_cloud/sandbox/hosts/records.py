@@ -16,10 +16,13 @@ import re
 import shutil
 import signal
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from argos_cloud.clock import Clock, RealClock
+from argos_cloud.processes import process_alive
+from argos_cloud.waiting import wait_until
 
 # Undo order: lower first.
 ORDER = {"machine": 0, "process": 1, "loop": 2, "link": 3, "netns": 4, "firewall": 5,
@@ -74,20 +77,6 @@ def _quiet(argv: list[str]) -> None:
         subprocess.run(argv, capture_output=True, timeout=60, check=False)
 
 
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 def _cmdline(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
@@ -95,26 +84,27 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
-def kill_recorded(pid: int, marker: str, wait: float = 10.0) -> None:
-    """SIGKILL `pid` only when its command line still carries `marker` (never a stranger)."""
-    if pid <= 0 or not pid_alive(pid) or marker not in _cmdline(pid):
+def kill_recorded(pid: int, marker: str, wait: float = 10.0,
+                  clock: Clock | None = None) -> None:
+    """SIGKILL `pid` only when its command line still carries `marker` (never a stranger).
+
+    Returns once it is gone (our own child reaped), or after `wait` seconds regardless.
+    """
+    if pid <= 0 or not process_alive(pid) or marker not in _cmdline(pid):
         return
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + wait
-    while pid_alive(pid) and time.monotonic() < deadline:
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
-        time.sleep(0.05)
+    wait_until(lambda: not process_alive(pid, reap=True), clock=clock or RealClock(),
+               timeout=wait, initial=0.05, cap=0.5)
 
 
-def undo(record: dict[str, Any]) -> None:
+def undo(record: dict[str, Any], clock: Clock | None = None) -> None:
     """Undo one recorded thing; gone already counts as done."""
     kind = record.get("kind")
     if kind == "machine":
         # Killing the container's PID 1 ends its whole PID namespace.
-        kill_recorded(int(record.get("leader_pid") or 0), "systemd")
-        kill_recorded(int(record.get("nspawn_pid") or 0), "systemd-nspawn")
+        kill_recorded(int(record.get("leader_pid") or 0), "systemd", clock=clock)
+        kill_recorded(int(record.get("nspawn_pid") or 0), "systemd-nspawn", clock=clock)
         path = record.get("rootfs_dir")
         if path:
             rootfs = Path(str(path)) / "rootfs"
@@ -126,12 +116,12 @@ def undo(record: dict[str, Any]) -> None:
                 shutil.rmtree(str(path), ignore_errors=True)
     elif kind == "process":
         pid = int(record.get("pid") or 0)
-        if pid > 0 and pid_alive(pid) and str(record.get("marker") or "\0") in _cmdline(pid):
+        if pid > 0 and process_alive(pid) and str(record.get("marker") or "\0") in _cmdline(pid):
             # Started in a session of its own: its group is its children too (git
             # daemon runs git-daemon as a child), and nothing else of ours.
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)
-        kill_recorded(pid, str(record.get("marker") or "\0"))
+        kill_recorded(pid, str(record.get("marker") or "\0"), clock=clock)
     elif kind == "loop":
         device = str(record.get("device") or "")
         if device.startswith("/dev/loop"):
@@ -157,11 +147,12 @@ def undo(record: dict[str, Any]) -> None:
         Path(str(record["key"])).unlink(missing_ok=True)
 
 
-def teardown(records: Records, log: Callable[[str], None] | None = None) -> int:
+def teardown(records: Records, log: Callable[[str], None] | None = None,
+             clock: Clock | None = None) -> int:
     """Undo everything recorded; returns how many things were undone."""
     done = 0
     for record in records.all():
-        undo(record)
+        undo(record, clock)
         records.drop(str(record["kind"]), str(record["key"]))
         done += 1
         if log:

@@ -14,12 +14,14 @@ import os
 import signal
 import subprocess
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from argos_cloud.clock import Clock, RealClock
+from argos_cloud.waiting import wait_until
 
 OUTPUT_LIMIT = 24000
 SERVICE_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -152,12 +154,11 @@ class CommandRunner:
 
 
 def wait_done(runner: CommandRunner, command_id: str, instance_id: str,
-              timeout: float = 60.0) -> Invocation | None:
-    """For tests: the invocation once it ended."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+              timeout: float = 60.0, clock: Clock | None = None) -> Invocation | None:
+    """For tests: the invocation once it ended (as it stands when `timeout` ran out)."""
+    def ended() -> bool:
         found = runner.get(command_id, instance_id)
-        if found is not None and found.status not in ("Pending", "InProgress"):
-            return found
-        time.sleep(0.1)
+        return found is not None and found.status not in ("Pending", "InProgress")
+
+    wait_until(ended, clock=clock or RealClock(), timeout=timeout, initial=0.1, cap=1.0)
     return runner.get(command_id, instance_id)

@@ -1,7 +1,8 @@
 """Waiting and retrying on an injected clock: exponential backoff, never a fixed sleep.
 
 Tests pass a FakeClock, so a fifteen-minute wait runs in microseconds and its sleeps can
-be read back. Imports errors, clock and the AWS error-code matcher (which needs no boto3).
+be read back. Imports only `clock` and `errors`: which errors time cures is the caller's
+to say (`aws/retry.py` says it for AWS error codes), so every layer may wait.
 """
 
 from __future__ import annotations
@@ -10,9 +11,8 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
-from argos_cloud.aws.errors import error_code
 from argos_cloud.clock import Clock
-from argos_cloud.errors import AwsError, Interrupted, OperationFailed
+from argos_cloud.errors import Interrupted, OperationFailed
 
 T = TypeVar("T")
 
@@ -65,14 +65,30 @@ def wait_for(describe: Callable[[], T], done: Callable[[T], bool], *, clock: Clo
         clock.sleep(min(next(delays), remaining))
 
 
-def retry_on(codes: set[str] | frozenset[str], fn: Callable[[], T], *, clock: Clock,
-             attempts: int, what: str, initial: float = 1.0, factor: float = 2.0,
-             cap: float = 30.0) -> T:
-    """Call `fn` again while it raises an AWS error whose code is in `codes`.
+def wait_until(condition: Callable[[], bool], *, clock: Clock, timeout: float,
+               initial: float = 0.1, factor: float = 1.5, cap: float = 2.0) -> bool:
+    """Poll `condition()` with backoff: True once it holds, False when `timeout` passed.
 
-    For errors that time cures, e.g. DependencyViolation while a deleted instance still
-    holds a security group. Any other error propagates at once; when the attempts run out
-    an AwsError names the code and how many attempts were made.
+    For waits whose caller decides what running out of time means (a process that may
+    outlive its SIGKILL, a command still running); `wait_for` raises instead.
+    """
+    delays = Backoff(initial, factor, cap)
+    deadline = clock.now() + timeout
+    while True:
+        if condition():
+            return True
+        remaining = deadline - clock.now()
+        if remaining <= 0:
+            return False
+        clock.sleep(min(next(delays), remaining))
+
+
+def retry(fn: Callable[[], T], *, retryable: Callable[[Exception], bool], clock: Clock,
+          attempts: int, initial: float = 1.0, factor: float = 2.0, cap: float = 30.0) -> T:
+    """Call `fn` again, after a backoff, while it raises an error `retryable` accepts.
+
+    For errors that time cures. Any other error propagates at once; when the attempts
+    run out the last retryable error propagates, so the caller can name what gave up.
     """
     if attempts < 1:
         raise ValueError(f"attempts must be at least 1, not {attempts}")
@@ -81,23 +97,10 @@ def retry_on(codes: set[str] | frozenset[str], fn: Callable[[], T], *, clock: Cl
         try:
             return fn()
         except Exception as e:
-            code = error_code(e)
-            if code not in codes:
+            if attempt == attempts or not retryable(e):
                 raise
-            if attempt == attempts:
-                raise AwsError(what, code,
-                               f"{_message(e)} (gave up after {attempts} attempts)") from e
         clock.sleep(next(delays))
     raise AssertionError("unreachable")  # the loop returns or raises
-
-
-def _message(e: BaseException) -> str:
-    response = getattr(e, "response", None)
-    text = ""
-    if isinstance(response, dict):
-        text = str(response.get("Error", {}).get("Message", ""))
-    text = (text or str(e)).strip()
-    return text.splitlines()[0] if text else type(e).__name__
 
 
 def _last(state: object) -> str:

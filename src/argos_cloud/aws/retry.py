@@ -1,0 +1,42 @@
+"""Retrying AWS calls whose error time cures, by error code (the wait itself is `waiting`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from argos_cloud.aws.errors import error_code
+from argos_cloud.clock import Clock
+from argos_cloud.errors import AwsError
+from argos_cloud.waiting import retry
+
+T = TypeVar("T")
+
+
+def retry_on(codes: set[str] | frozenset[str], fn: Callable[[], T], *, clock: Clock,
+             attempts: int, what: str, initial: float = 1.0, factor: float = 2.0,
+             cap: float = 30.0) -> T:
+    """Call `fn` again while it raises an AWS error whose code is in `codes`.
+
+    For errors that time cures, e.g. DependencyViolation while a deleted instance still
+    holds a security group. Any other error propagates at once; when the attempts run out
+    an AwsError names the code and how many attempts were made.
+    """
+    try:
+        return retry(fn, retryable=lambda e: error_code(e) in codes, clock=clock,
+                     attempts=attempts, initial=initial, factor=factor, cap=cap)
+    except Exception as e:
+        code = error_code(e)
+        if code not in codes:
+            raise
+        raise AwsError(what, code,
+                       f"{_message(e)} (gave up after {attempts} attempts)") from e
+
+
+def _message(e: BaseException) -> str:
+    response = getattr(e, "response", None)
+    text = ""
+    if isinstance(response, dict):
+        text = str(response.get("Error", {}).get("Message", ""))
+    text = (text or str(e)).strip()
+    return text.splitlines()[0] if text else type(e).__name__
