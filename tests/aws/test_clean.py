@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from argos_cloud.aws.session import Clients
+from argos_cloud.cli.views.teardown import clean_plan_lines, clean_result_lines
 from argos_cloud.clock import FakeClock
 from argos_cloud.config.schema import EnvironmentSpec, ImageConfig, SourceConfig
 from argos_cloud.errors import ExitStatus, Refused
@@ -74,7 +75,7 @@ def test_clean_removes_the_instance_group_image_and_snapshots(aws: Clients,
 
     result = clean(session, plan)
 
-    assert result.ok, result.lines()
+    assert result.ok, clean_result_lines(result)
     ec2 = aws.ec2
     state = ec2.describe_instances(InstanceIds=[bake["instance"]])["Reservations"][0]
     assert state["Instances"][0]["State"]["Name"] == "terminated"
@@ -86,7 +87,7 @@ def test_clean_removes_the_instance_group_image_and_snapshots(aws: Clients,
     assert ec2.describe_snapshots(
         Filters=[{"Name": "snapshot-id", "Values": snapshots}])["Snapshots"] == []
     assert [i.id for i in image_kind.read(aws, Scope("other", None))] == [other["image"]]
-    assert "nothing of argos's image bake remains" in result.lines()
+    assert "nothing of argos's image bake remains" in clean_result_lines(result)
     assert json.loads(json.dumps(result.to_json()))["ok"] is True
 
 
@@ -108,7 +109,7 @@ def test_clean_with_force_removes_an_image_in_use(aws: Clients, tmp_path: Path) 
     session = session_for(aws, tmp_path)
     plan = plan_clean(session, force=True)
     assert plan.in_use == {bake["image"]: ["qa"]}
-    assert any("still used" in line for line in plan.lines())
+    assert any("still used" in line for line in clean_plan_lines(plan))
     result = clean(session, plan)
     assert result.ok and image_kind.read(aws, Scope("argos", None)) == []
 
@@ -119,4 +120,4 @@ def test_clean_with_nothing_to_clean_says_so(aws: Clients, tmp_path: Path) -> No
     assert plan.empty
     result = clean(session, plan)
     assert result.ok and result.removed == []
-    assert result.lines()[0].startswith("nothing to clean")
+    assert clean_result_lines(result)[0].startswith("nothing to clean")

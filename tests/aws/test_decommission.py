@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from argos_cloud.aws.session import Clients
+from argos_cloud.cli.views.teardown import decommission_plan_lines, decommission_result_lines
 from argos_cloud.clock import FakeClock
 from argos_cloud.config.schema import EnvironmentSpec, ImageConfig, SourceConfig
 from argos_cloud.discovery import discover
@@ -217,7 +218,7 @@ def test_full_teardown_leaves_only_the_final_snapshot_and_the_image(
 
     result = decommission(session, plan)
 
-    assert result.ok, result.lines()
+    assert result.ok, decommission_result_lines(result)
     assert result.remaining == [] and found(aws, Scope("argos", "qa")) == set()
     assert [i.id for i in image_kind.read(aws, Scope("argos", None))] == [image_id]
     snaps = final_snapshots(aws, "qa")
@@ -228,7 +229,7 @@ def test_full_teardown_leaves_only_the_final_snapshot_and_the_image(
     assert tags[TAG_FINAL_SNAPSHOT]  # the time it was taken
     assert any("final snapshot" in k for k in result.kept)
     assert aws.ssm.describe_parameters()["Parameters"] == []  # lock and history gone too
-    assert "fresh discovery finds nothing" in "\n".join(result.lines())
+    assert "fresh discovery finds nothing" in "\n".join(decommission_result_lines(result))
     history = (tmp_path / "argos-qa-history.jsonl").read_text().splitlines()
     assert json.loads(history[-1])["result"] == "succeeded"
     assert json.loads(json.dumps(result.to_json()))["ok"] is True
@@ -265,7 +266,7 @@ def test_delete_image_deletes_the_image_and_its_snapshots(aws: Clients, tmp_path
     make_environment(aws, Scope("argos", "qa"), image_id=image_id)
     session = session_for(aws, tmp_path)
     result = decommission(session, plan_decommission(session, delete_image=True))
-    assert result.ok, result.lines()
+    assert result.ok, decommission_result_lines(result)
     assert image_kind.read(aws, Scope("argos", None)) == []
     left = aws.ec2.describe_snapshots(Filters=[{"Name": "snapshot-id", "Values": snapshots}])
     assert snapshots and left["Snapshots"] == []
@@ -294,7 +295,7 @@ def test_other_environments_and_projects_are_untouched(aws: Clients, tmp_path: P
     session = session_for(aws, tmp_path)
     result = decommission(session, plan_decommission(session))
 
-    assert result.ok, result.lines()
+    assert result.ok, decommission_result_lines(result)
     assert {s: found(aws, s) for s in before} == before
     state = aws.ec2.describe_instances(InstanceIds=[untagged])["Reservations"][0]
     assert state["Instances"][0]["State"]["Name"] == "running"
@@ -317,7 +318,7 @@ def test_hand_made_tagged_strays_are_removed_too(aws: Clients, tmp_path: Path) -
 
     result = decommission(session, plan)
 
-    assert result.ok, result.lines()
+    assert result.ok, decommission_result_lines(result)
     state = aws.ec2.describe_instances(InstanceIds=[stray])["Reservations"][0]["Instances"][0]
     assert state["State"]["Name"] == "terminated"
     groups = aws.ec2.describe_security_groups(
@@ -333,17 +334,17 @@ def test_a_partial_environment_is_torn_down(aws: Clients, tmp_path: Path,
     make_environment(aws, Scope("argos", "qa"), parts=parts)
     session = session_for(aws, tmp_path)
     result = decommission(session, plan_decommission(session))
-    assert result.ok, result.lines()
+    assert result.ok, decommission_result_lines(result)
     assert found(aws, Scope("argos", "qa")) == set()
 
 
 def test_an_empty_environment_is_not_an_error(aws: Clients, tmp_path: Path) -> None:
     session = session_for(aws, tmp_path)
     plan = plan_decommission(session)
-    assert plan.empty and "nothing to delete" in plan.lines()[0]
+    assert plan.empty and "nothing to delete" in decommission_plan_lines(plan)[0]
     result = decommission(session, plan)
     assert result.ok and result.deleted == []
-    assert any("nothing to delete" in line for line in result.lines())
+    assert any("nothing to delete" in line for line in decommission_result_lines(result))
     assert aws.ssm.describe_parameters()["Parameters"] == []  # no lock, no history left
 
 
@@ -381,11 +382,11 @@ def test_an_interrupted_decommission_reruns_to_completion(aws: Clients, tmp_path
     first = decommission(session, plan_decommission(session), hook=hook, parallel=1,
                          stop=hook.stop)
     assert first.interrupted and not first.ok and first.not_done
-    assert "run decommission qa again" in "\n".join(first.lines())
+    assert "run decommission qa again" in "\n".join(decommission_result_lines(first))
 
     again = decommission(session, plan_decommission(session))
 
-    assert again.ok, again.lines()
+    assert again.ok, decommission_result_lines(again)
     assert found(aws, Scope("argos", "qa")) == set()
     assert aws.ssm.describe_parameters()["Parameters"] == []
     assert final_snapshots(aws, "qa")  # taken once at least, whatever step was cut
@@ -404,7 +405,7 @@ def test_a_failed_step_skips_its_dependants_and_a_rerun_finishes(
     assert first.remaining  # said plainly, not hidden
 
     again = decommission(session, plan_decommission(session))
-    assert again.ok, again.lines()
+    assert again.ok, decommission_result_lines(again)
 
 
 def test_dependency_violation_on_delete_security_group_is_retried(
@@ -414,7 +415,7 @@ def test_dependency_violation_on_delete_security_group_is_retried(
     make_environment(aws, Scope("argos", "qa"), parts=frozenset({"network", "compute"}))
     session = session_for(aws, tmp_path)
     result = decommission(session, plan_decommission(session))
-    assert result.ok, result.lines()
+    assert result.ok, decommission_result_lines(result)
     assert faults.pending("DeleteSecurityGroup") == 0
     assert faults.injected["DeleteSecurityGroup"] == 2
     assert isinstance(session.clock, FakeClock) and session.clock.slept  # backed off

@@ -25,7 +25,9 @@ from argos_cloud.aws.session import Clients
 from argos_cloud.aws.store import ParameterStore
 from argos_cloud.cli.args import Arguments
 from argos_cloud.cli.environment import Environment
-from argos_cloud.cli.views import View
+from argos_cloud.cli.options import DeployOptions, HistoryOptions
+from argos_cloud.cli.views import ProgressHook, View
+from argos_cloud.cli.views.deploy import deploy_lines
 from argos_cloud.clock import FakeClock
 from argos_cloud.config import load_environment
 from argos_cloud.engine.lock import EnvironmentLock
@@ -285,7 +287,7 @@ def test_an_emulated_deploy_says_so_and_completes(aws: Clients, tmp_path: Path) 
                              executor=fake)
     assert result.ok and result.emulated and deployed(aws) == A
     assert [b.status for b in result.batches] == ["emulated", "emulated"]
-    text = "\n".join(result.lines())
+    text = "\n".join(deploy_lines(result))
     assert "Salt did not run; no state is reported applied" in text
     assert "applied" not in [b.status for b in result.batches]
     doc = result.to_json()
@@ -367,14 +369,16 @@ def test_rollback_without_an_earlier_deploy_is_refused_clearly(
 
 
 # -- the command line
-def _cli(command: str, session: Session, **options: Any) -> tuple[ExitStatus, Any]:
+def _cli(command: str, session: Session,
+         options: DeployOptions | HistoryOptions) -> tuple[ExitStatus, Any]:
     from argos_cloud.cli import deploy_commands
 
     out = io.StringIO()
     env = Environment(stdin=io.StringIO(""), stdout=out, stderr=io.StringIO())
     args = Arguments(command=command, environment="qa", output="json", yes=True,
                      options=options)
-    status = getattr(deploy_commands, command)(args, env, View(env, "json"), session, None)
+    view = View(env, "json")
+    status = getattr(deploy_commands, command)(args, env, view, session, ProgressHook(view))
     return status, json.loads(out.getvalue())
 
 
@@ -386,10 +390,10 @@ def test_the_cli_renders_deploy_and_history_as_json(aws: Clients, tmp_path: Path
     real_deploy = workflow.deploy
     monkeypatch.setattr(workflow, "deploy",
                         lambda s, **kw: real_deploy(s, **{**kw, "executor": fake}))
-    status, doc = _cli("deploy", session, ref=A, roles=["app"], batch="1")
+    status, doc = _cli("deploy", session, DeployOptions(ref=A, roles=("app",), batch="1"))
     assert status is ExitStatus.OK and doc["commit"] == A and doc["emulated"] is True
     assert doc["commands"][0]["targets"] == [env["master"]]
-    status, doc = _cli("history", session, limit=5, offline=False)
+    status, doc = _cli("history", session, HistoryOptions(limit=5))
     assert doc["environment"] == "qa"
     assert [(e["command"], e["commit"], e["result"]) for e in doc["entries"]] == [
         ("deploy", A, "succeeded")]

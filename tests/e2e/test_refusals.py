@@ -117,11 +117,13 @@ def test_bad_flags_are_refused_naming_the_flag_and_range(cli, calls: CallCounter
 
 def test_good_refs_and_numbers_still_parse() -> None:
     from argos_cloud.cli.args import parse
+    from argos_cloud.cli.options import CommissionOptions, DeployOptions, HistoryOptions
 
     for ref in ("main", "v1.2.3", "feature/login-form", "refs/tags/v1", "a" * 40, "r+1@x"):
-        assert parse(["qa", "deploy", "--ref", ref]).options["ref"] == ref
-    assert parse(["qa", "commission", "--parallel", "16"]).options["parallel"] == 16
-    assert parse(["qa", "history", "--limit", "1000"]).options["limit"] == 1000
+        assert parse(["qa", "deploy", "--ref", ref]).options == DeployOptions(ref=ref)
+    assert parse(["qa", "commission", "--parallel", "16"]).options == CommissionOptions(
+        parallel=16)
+    assert parse(["qa", "history", "--limit", "1000"]).options == HistoryOptions(limit=1000)
 
 
 def test_a_bad_ref_is_refused_on_the_emulator_too_and_nothing_is_recorded(cli) -> None:  # type: ignore[no-untyped-def]

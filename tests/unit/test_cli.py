@@ -14,6 +14,13 @@ import pytest
 from argos_cloud.cli.args import ENV_COMMANDS, TOOL_COMMANDS, parse
 from argos_cloud.cli.environment import Environment
 from argos_cloud.cli.main import main
+from argos_cloud.cli.options import (
+    CommissionOptions,
+    DecommissionOptions,
+    DeployOptions,
+    NoOptions,
+    SandboxOptions,
+)
 from argos_cloud.errors import BadInput, ExitStatus
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,15 +46,18 @@ def test_global_flags_go_before_or_after_the_command() -> None:
     assert before.output == after.output == "json" and before.yes and after.yes
     assert str(after.config) == "x.toml"
     sandbox = parse(["sandbox", "start", "--output", "json"])
-    assert (sandbox.command, sandbox.options["action"], sandbox.output) == (
-        "sandbox", "start", "json")
+    assert (sandbox.command, sandbox.options, sandbox.output) == (
+        "sandbox", SandboxOptions(action="start"), "json")
 
 
 def test_command_flags_are_parsed() -> None:
     args = parse(["qa", "deploy", "--ref", "v1", "--roles", "app", "--batch", "2"])
-    assert args.options["ref"] == "v1" and args.options["roles"] == ["app"]
+    assert args.options == DeployOptions(ref="v1", roles=("app",), batch="2")
     args = parse(["qa", "decommission", "--delete-image", "--skip-final-snapshot"])
-    assert args.options["delete_image"] and args.options["skip_final_snapshot"]
+    assert args.options == DecommissionOptions(delete_image=True, skip_final_snapshot=True)
+    args = parse(["qa", "commission", "--lock-wait", "30", "--break-lock"])
+    assert args.options == CommissionOptions(lock_wait=30, break_lock=True)
+    assert parse(["qa", "status"]).options == NoOptions()
 
 
 @pytest.mark.parametrize("argv", [
@@ -115,19 +125,63 @@ def test_manage_py_help_runs_as_a_script() -> None:
 
 
 def test_protected_commands_refuse_without_a_terminal_or_yes(tmp_path: Path) -> None:
-    from argos_cloud.cli.program import confirm
-    from argos_cloud.cli.views import View
+    from argos_cloud.cli.confirm import confirm
     from argos_cloud.errors import Refused
 
     env = Environment(stdin=io.StringIO(""), stdout=io.StringIO(), stderr=io.StringIO(),
                       cwd=tmp_path, environ={})
     args = parse(["qa", "decommission"])
     with pytest.raises(Refused):
-        confirm(args, env, View(env, "text"), "Delete?")
+        confirm(env, "Delete?", yes=args.yes)
     args = parse(["qa", "decommission", "--yes"])
-    confirm(args, env, View(env, "text"), "Delete?")  # no question asked
+    confirm(env, "Delete?", yes=args.yes)  # no question asked
 
 
 def test_copy_of_the_root_has_what_the_config_names(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "deploy", tmp_path / "deploy")
     assert (tmp_path / "deploy" / "celery_config.py").is_file()
+
+
+@pytest.mark.parametrize("argv", [["-h"], ["qa", "deploy", "-h"], ["qa", "bogus"]])
+def test_help_and_usage_errors_import_no_aws_and_no_workflow(argv: list[str]) -> None:
+    """Parsing stays light: boto3 and the workflows wait inside the commands."""
+    probe = ("import io, sys\n"
+             "from argos_cloud.cli.environment import Environment\n"
+             "from argos_cloud.cli.main import main\n"
+             "main(sys.argv[1:], Environment(stdout=io.StringIO(), stderr=io.StringIO()))\n"
+             "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')"
+             " or m.startswith('argos_cloud.workflows'))\n"
+             "print(heavy)\n")
+    done = subprocess.run([sys.executable, "-c", probe, *argv], capture_output=True, text=True,
+                          timeout=60, check=False, env={"PYTHONPATH": str(ROOT / "src")})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]"  # argparse's -h text comes before
+
+
+def test_the_cli_modules_import_each_other_without_a_cycle() -> None:
+    """Every import inside `cli/` (also inside functions) runs one way: no module imports back."""
+    import ast
+    from graphlib import CycleError, TopologicalSorter
+
+    folder = ROOT / "src" / "argos_cloud" / "cli"
+    imports: dict[str, set[str]] = {}
+    for path in folder.rglob("*.py"):
+        parts = path.relative_to(folder.parent.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        found = imports.setdefault(name, set())
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                targets = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            else:
+                continue
+            found |= {t for t in targets if t.startswith("argos_cloud.cli") and t != name}
+    modules = set(imports)
+    graph = {m: {t for t in ts if t in modules and not m.startswith(t + ".")}
+             for m, ts in imports.items()}
+    try:
+        TopologicalSorter(graph).prepare()
+    except CycleError as e:
+        pytest.fail(f"import cycle in cli/: {e.args[1]}")
+    assert "importlib" not in (folder / "program.py").read_text()

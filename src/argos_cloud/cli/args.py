@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from argos_cloud.cli.options import CommandOptions, NoOptions, options_from
 from argos_cloud.errors import BadInput
 
 ENV_COMMANDS = {
@@ -79,7 +80,7 @@ class Arguments:
     verbose: bool = False
     profile: str | None = None
     help: bool = False
-    options: dict[str, object] = field(default_factory=dict)
+    options: CommandOptions = field(default_factory=NoOptions)
     endpoint: str | None = None  # where AWS is reached, once known: named in errors
     region: str | None = None
 
@@ -239,8 +240,7 @@ def parse(argv: list[str], program: str = "argos-cloud") -> Arguments:
                            help="start: every instance a booted Debian machine (root, Linux)")
         if first == "validate":
             p.add_argument("--tree", type=Path, help="a state tree folder (default: config's)")
-        ns = p.parse_args(rest[1:])
-        args.options = vars(ns)
+        args.options = options_from(first, p.parse_args(rest[1:]))
         return args
     if first in ENV_COMMANDS:
         raise BadInput(f"'{first}' needs an environment first: {program} ENV {first}")
@@ -260,6 +260,5 @@ def parse(argv: list[str], program: str = "argos-cloud") -> Arguments:
     if command not in ENV_COMMANDS:
         raise BadInput(f"unknown command '{command}': one of {', '.join(ENV_COMMANDS)}")
     args.command = command
-    ns = _command_parser(program, command).parse_args(rest[2:])
-    args.options = vars(ns)
+    args.options = options_from(command, _command_parser(program, command).parse_args(rest[2:]))
     return args

@@ -1,44 +1,48 @@
-"""`check` and `graph` at the command line: read, render, and an exit status that says
-whether anything differs (4, as `plan --detailed-exitcode`)."""
+"""`status`, `check` and `graph` at the command line: read, render, and for `check` an exit
+status that says whether anything differs (4, as `plan --detailed-exitcode`)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from argos_cloud.cli.args import Arguments
 from argos_cloud.cli.environment import Environment
-from argos_cloud.cli.views import View
+from argos_cloud.cli.options import GraphOptions, expect
+from argos_cloud.cli.views import ProgressHook, View
+from argos_cloud.cli.views.day_two import show_check, show_status
+from argos_cloud.cli.views.graph import show_graph, to_dot, to_mermaid
 from argos_cloud.errors import BadInput, ExitStatus
 
+if TYPE_CHECKING:
+    from argos_cloud.workflows.session import Session
 
-def check(args: Arguments, env: Environment, view: View, session: Any,
-          hook: Any) -> ExitStatus:
+
+def status(args: Arguments, env: Environment, view: View, session: Session,
+           hook: ProgressHook) -> ExitStatus:
+    from argos_cloud.workflows.status import status as read_status
+
+    show_status(view, read_status(session))
+    return ExitStatus.OK
+
+
+def check(args: Arguments, env: Environment, view: View, session: Session,
+          hook: ProgressHook) -> ExitStatus:
     from argos_cloud.workflows.check import check as run_check
 
     report = run_check(session)
-    view.notes(report.notes)
-    view.lines(report.lines())
-    view.document(report.to_json())
+    show_check(view, report)
     return ExitStatus.OK if report.clean else ExitStatus.CHANGES
 
 
-def graph(args: Arguments, env: Environment, view: View, session: Any,
-          hook: Any) -> ExitStatus:
+def graph(args: Arguments, env: Environment, view: View, session: Session,
+          hook: ProgressHook) -> ExitStatus:
     from argos_cloud.workflows.commission import prepare
-    from argos_cloud.workflows.graph import (
-        RENDERED,
-        dot_program,
-        graph_of,
-        render,
-        to_dot,
-        to_mermaid,
-    )
+    from argos_cloud.workflows.graph import RENDERED, dot_program, graph_of, render
 
-    fmt = str(args.options.get("format") or "svg")
-    target = args.options.get("output_file")
-    out_file = None if target is None else (
-        Path(str(target)) if Path(str(target)).is_absolute() else env.cwd / str(target))
+    options = expect(args.options, GraphOptions)
+    fmt = options.format
+    target = options.output_file
+    out_file = None if target is None else (target if target.is_absolute() else env.cwd / target)
     if fmt == "png" and out_file is None and not view.json:
         raise BadInput("--format png needs --output-file FILE (binary is not written to a "
                        "terminal)")
@@ -58,12 +62,5 @@ def graph(args: Arguments, env: Environment, view: View, session: Any,
         body = render(dot_text, fmt, program) if program and fmt in RENDERED else dot_text.encode()
     if out_file is not None:
         out_file.write_bytes(body)
-        view.line(f"wrote {out_file} ({fmt}, {len(model.nodes)} resources, "
-                  f"{len(model.edges)} edges)")
-        view.document({**model.to_json(), "format": fmt, "file": str(out_file)})
-    elif view.json:
-        view.document({**model.to_json(), "format": fmt,
-                       "text": body.decode(errors="replace") if fmt != "png" else None})
-    else:
-        env.stdout.write(body.decode())
+    show_graph(view, model, fmt, body, out_file)
     return ExitStatus.OK

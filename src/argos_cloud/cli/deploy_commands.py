@@ -1,94 +1,94 @@
 """`deploy`, `rollback` and `history` at the command line: confirm, call, render.
 
 Thin on purpose: the workflow decides; this asks (protected environments),
-and turns its result into lines or one JSON document.
+and the views turn its result into lines or one JSON document.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from argos_cloud.cli.args import Arguments
+from argos_cloud.cli.confirm import confirm
 from argos_cloud.cli.environment import Environment
+from argos_cloud.cli.lock_commands import apply_lock_options
+from argos_cloud.cli.options import DeployOptions, HistoryOptions, RollbackOptions, expect
 from argos_cloud.cli.views import ProgressHook, View
+from argos_cloud.cli.views.deploy import show_deploy, show_history
 from argos_cloud.errors import ExitStatus
 
-
-def _roles(args: Arguments) -> list[str]:
-    roles = args.options.get("roles")
-    return [str(r) for r in roles] if isinstance(roles, list | tuple) and roles else [
-        "app", "worker"]
+if TYPE_CHECKING:
+    from argos_cloud.workflows.deploy import DeployResult
+    from argos_cloud.workflows.session import Session
 
 
-def _confirm_protected(args: Arguments, env: Environment, view: View, session: Any,
-                       what: str) -> None:
+def _confirm_protected(args: Arguments, env: Environment, session: Session, what: str) -> None:
     if session.spec.protected:
-        from argos_cloud.cli.program import confirm
-
-        confirm(args, env, view, f"{what} {session.spec.project}/{session.spec.name} "
-                "(protected)?")
+        confirm(env, f"{what} {session.spec.project}/{session.spec.name} (protected)?",
+                yes=args.yes)
 
 
-def _render(view: View, run: Any) -> ExitStatus:
+def _render(view: View, run: Callable[[], DeployResult]) -> ExitStatus:
     """One result, both ways: a deploy that raised DeployFailed is rendered the same way."""
     from argos_cloud.workflows.deploy import DeployFailed
 
     try:
         result = run()
     except DeployFailed as e:
-        view.lines(e.result.lines())
-        view.notes(e.result.notes)
-        view.document({**e.result.to_json(), "error": str(e)})
+        show_deploy(view, e.result, error=str(e))
         raise
-    view.lines(result.lines())
-    view.notes(result.notes)
-    view.document(result.to_json())
+    show_deploy(view, result)
     return ExitStatus.OK if result.ok else ExitStatus.FAILED
 
 
-def deploy(args: Arguments, env: Environment, view: View, session: Any,
+def deploy(args: Arguments, env: Environment, view: View, session: Session,
            hook: ProgressHook) -> ExitStatus:
     from argos_cloud.workflows.deploy import deploy as run_deploy
 
-    ref = args.options.get("ref")
-    _confirm_protected(args, env, view, session,
-                       f"Deploy {ref or session.spec.source.ref} to")
+    options = expect(args.options, DeployOptions)
+    apply_lock_options(args, env, view, session)
+    _confirm_protected(args, env, session, f"Deploy {options.ref or session.spec.source.ref} to")
     return _render(view, lambda: run_deploy(
-        session, ref=str(ref) if ref else None, roles=_roles(args),
-        batch=str(args.options.get("batch") or "50%"), hook=hook))
+        session, ref=options.ref, roles=list(options.roles), batch=options.batch, hook=hook))
 
 
-def rollback(args: Arguments, env: Environment, view: View, session: Any,
+def rollback(args: Arguments, env: Environment, view: View, session: Session,
              hook: ProgressHook) -> ExitStatus:
     from argos_cloud.workflows.deploy import rollback as run_rollback
 
-    _confirm_protected(args, env, view, session, "Roll back")
+    options = expect(args.options, RollbackOptions)
+    apply_lock_options(args, env, view, session)
+    _confirm_protected(args, env, session, "Roll back")
     return _render(view, lambda: run_rollback(
-        session, roles=_roles(args), batch=str(args.options.get("batch") or "50%"), hook=hook))
+        session, roles=list(options.roles), batch=options.batch, hook=hook))
 
 
-def history_json(environment: str, entries: list[Any]) -> dict[str, Any]:
-    return {"environment": environment,
-            "entries": [{"command": e.command, "commit": e.commit, "who": e.who, "at": e.at,
-                         "finished": e.finished, "result": e.result,
-                         "failed_step": e.failed_step, "detail": e.detail} for e in entries]}
-
-
-def history(args: Arguments, env: Environment, view: View, session: Any,
+def history(args: Arguments, env: Environment, view: View, session: Session,
             hook: ProgressHook) -> ExitStatus:
     from argos_cloud.workflows.deploy import history as read_history
 
-    limit = int(str(args.options.get("limit") or 20))
-    offline = bool(args.options.get("offline"))
-    entries = read_history(session, limit=limit, offline=offline)
-    view.document(history_json(session.spec.name, entries))
-    source = " (local copy)" if offline else ""
-    if not entries:
-        view.line(f"{session.spec.project}/{session.spec.name}: no operations recorded"
-                  f"{source}.")
-        return ExitStatus.OK
-    rows: list[tuple[str, ...]] = [(e.at, e.command, (e.commit or "")[:12], e.who, e.result,
-             e.failed_step or "") for e in entries]
-    view.table(("started", "command", "commit", "who", "result", "failed step"), rows,
-               title=f"{session.spec.project}/{session.spec.name} history{source}")
+    options = expect(args.options, HistoryOptions)
+    entries = read_history(session, limit=options.limit, offline=options.offline)
+    show_history(view, session.spec.project, session.spec.name, entries,
+                 offline=options.offline)
+    return ExitStatus.OK
+
+
+def history_offline(args: Arguments, env: Environment, view: View, config: Path) -> ExitStatus:
+    """`history --offline`: the local copy, without connecting (or starting the sandbox)."""
+    from argos_cloud.config import load_environment
+    from argos_cloud.engine.journal import Journal
+    from argos_cloud.model.names import Scope
+    from argos_cloud.workflows.session import state_dir_for
+
+    options = expect(args.options, HistoryOptions)
+    assert args.environment is not None
+    spec = load_environment(config, args.environment, profile=args.profile,
+                            environ=env.environ)
+    journal = Journal(None, Scope(spec.project, spec.name),  # type: ignore[arg-type]
+                      local_dir=state_dir_for(config))  # the local copy needs no store
+    show_history(view, spec.project, spec.name, journal.entries_offline(options.limit),
+                 offline=True)
     return ExitStatus.OK

@@ -2,38 +2,46 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from argos_cloud.cli.args import Arguments
+from argos_cloud.cli.confirm import confirm
 from argos_cloud.cli.environment import Environment
-from argos_cloud.cli.program import confirm
-from argos_cloud.cli.views import View, progress_for
+from argos_cloud.cli.lock_commands import apply_lock_options
+from argos_cloud.cli.options import CleanOptions, DecommissionOptions, expect
+from argos_cloud.cli.views import ProgressHook, View, progress_for
+from argos_cloud.cli.views.teardown import (
+    show_clean_plan,
+    show_clean_result,
+    show_decommission_plan,
+    show_decommission_result,
+)
 from argos_cloud.errors import ExitStatus, Interrupted, OperationFailed
 
+if TYPE_CHECKING:
+    from argos_cloud.workflows.session import Session
 
-def decommission(args: Arguments, env: Environment, view: View, session: Any,
-                 hook: Any) -> ExitStatus:
+
+def decommission(args: Arguments, env: Environment, view: View, session: Session,
+                 hook: ProgressHook) -> ExitStatus:
     from argos_cloud.workflows.decommission import decommission as run
     from argos_cloud.workflows.decommission import plan_decommission
 
-    plan = plan_decommission(session, delete_image=bool(args.options.get("delete_image")),
-                             skip_final_snapshot=bool(args.options.get("skip_final_snapshot")))
-    view.notes(plan.notes)
-    view.lines(plan.lines())
+    options = expect(args.options, DecommissionOptions)
+    apply_lock_options(args, env, view, session)
+    plan = plan_decommission(session, delete_image=options.delete_image,
+                             skip_final_snapshot=options.skip_final_snapshot)
+    show_decommission_plan(view, plan)
     if plan.empty:
-        view.document({"environment": session.spec.name, "ok": True, "deleted": [],
-                       "plan": plan.to_json()})
         return ExitStatus.OK
     name = session.spec.name
-    confirm(args, env, view, f"Delete everything listed above from {session.spec.project}/"
-            f"{name}?", type_name=name if session.spec.protected else None)
+    confirm(env, f"Delete everything listed above from {session.spec.project}/{name}?",
+            yes=args.yes, type_name=name if session.spec.protected else None)
     live = progress_for(view, list(plan.graph.topological_order()))
     session.on_event = live.progress
     with live:
         result = run(session, plan, hook=live)
-    view.notes(result.notes)
-    view.lines(result.lines())
-    view.document(result.to_json())
+    show_decommission_result(view, result)
     if result.interrupted:
         raise Interrupted("decommission interrupted: run it again to finish")
     if result.failed:
@@ -44,24 +52,21 @@ def decommission(args: Arguments, env: Environment, view: View, session: Any,
     return ExitStatus.OK
 
 
-def clean(args: Arguments, env: Environment, view: View, session: Any,
-          hook: Any) -> ExitStatus:
+def clean(args: Arguments, env: Environment, view: View, session: Session,
+          hook: ProgressHook) -> ExitStatus:
     from argos_cloud.workflows.clean import clean as run
     from argos_cloud.workflows.clean import plan_clean
 
-    plan = plan_clean(session, force=bool(args.options.get("force")))
-    view.notes(plan.notes)
-    view.lines(plan.lines())
+    options = expect(args.options, CleanOptions)
+    apply_lock_options(args, env, view, session)
+    plan = plan_clean(session, force=options.force)
+    show_clean_plan(view, plan)
     if plan.empty:
-        view.document({"project": session.spec.project, "ok": True, "removed": [],
-                       "plan": plan.to_json()})
         return ExitStatus.OK
-    confirm(args, env, view, f"Delete the image bake of project {session.spec.project} "
-            "listed above?")
+    confirm(env, f"Delete the image bake of project {session.spec.project} listed above?",
+            yes=args.yes)
     result = run(session, plan, hook=hook)
-    view.notes(result.notes)
-    view.lines(result.lines())
-    view.document(result.to_json())
+    show_clean_result(view, result)
     if not result.ok:
         raise OperationFailed("clean left something behind (listed above); run it again")
     return ExitStatus.OK

@@ -57,26 +57,6 @@ class CheckReport:
                 "clean": self.clean, "drift": [c.to_json() for c in self.drift],
                 "orphans": [o.to_json() for o in self.orphans], "notes": self.notes}
 
-    def lines(self) -> list[str]:
-        where = f"{self.project}/{self.environment}"
-        if self.drift:
-            out = [f"drift: {len(self.drift)} change(s) would bring {where} back to its "
-                   "configuration:"]
-            for c in self.drift:
-                ident = f" ({c.before.id})" if c.before is not None else ""
-                out.append(f"  {c.action.value:<7} {c.address} {c.name}{ident}: {c.reason}")
-                out += [f"          {d.text()}" for d in c.details]
-        else:
-            out = [f"no drift: {where} matches its configuration"]
-        if self.orphans:
-            out.append(f"orphans: {len(self.orphans)} resource(s) of project {self.project} "
-                       "belong to nothing configured:")
-            out += [f"  {o.kind.replace('_', ' ')} {o.name or o.id} ({o.id}): {o.why}"
-                    for o in self.orphans]
-        else:
-            out.append(f"no orphans: everything tagged for {self.project} is accounted for")
-        return out
-
 
 def configured_environments(session: Session) -> set[str]:
     raw = load_file(session.spec.config_path)

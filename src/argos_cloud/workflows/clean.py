@@ -27,15 +27,6 @@ def _leftovers_json(left: BakeLeftovers) -> dict[str, Any]:
                         "snapshots": list(i.snapshots)} for i in left.images]}
 
 
-def _leftover_lines(left: BakeLeftovers) -> list[str]:
-    out = [f"bake instance {i}" for i in left.instances]
-    out += [f"bake security group {g}" for g in left.security_groups]
-    for image in left.images:
-        snaps = f" with snapshot(s) {', '.join(image.snapshots)}" if image.snapshots else ""
-        out.append(f"image {image.name} ({image.image_id}, {image.state}){snaps}")
-    return out
-
-
 @dataclass(frozen=True)
 class CleanPlan:
     """What clean will remove; `in_use` lists images environments still use (forced)."""
@@ -54,16 +45,6 @@ class CleanPlan:
         return {"project": self.project, "remove": _leftovers_json(self.leftovers),
                 "in_use": self.in_use, "force": self.force, "notes": list(self.notes)}
 
-    def lines(self) -> list[str]:
-        if self.empty:
-            return [f"nothing to clean: {self.project} has no image, bake instance or bake "
-                    "security group", *self.notes]
-        out = [f"clean {self.project} will remove:"]
-        out += [f"  - {line}" for line in _leftover_lines(self.leftovers)]
-        out += [f"  ! {image} is still used by the launch templates of {', '.join(envs)} "
-                "(--force)" for image, envs in self.in_use.items()]
-        return out + list(self.notes)
-
 
 @dataclass(frozen=True)
 class CleanResult:
@@ -81,15 +62,6 @@ class CleanResult:
     def to_json(self) -> dict[str, Any]:
         return {"project": self.project, "ok": self.ok, "removed": self.removed,
                 "remaining": _leftovers_json(self.remaining), "notes": self.notes}
-
-    def lines(self) -> list[str]:
-        out = list(self.removed)
-        if not self.remaining.empty:
-            out.append("still there:")
-            out += [f"  ! {line}" for line in _leftover_lines(self.remaining)]
-        elif self.removed:
-            out.append(f"nothing of {self.project}'s image bake remains")
-        return out + self.notes
 
 
 def plan_clean(session: Session, *, force: bool = False) -> CleanPlan:
@@ -113,7 +85,7 @@ def plan_clean(session: Session, *, force: bool = False) -> CleanPlan:
 def clean(session: Session, plan: CleanPlan, *, hook: Hook | None = None) -> CleanResult:
     """Instances first, then groups, then images and their snapshots; then look again."""
     if plan.empty:
-        return CleanResult(plan.project, [], plan.leftovers, plan.lines())
+        return CleanResult(plan.project, [], plan.leftovers, list(plan.notes))
     from argos_cloud.engine.lock import who_am_i
 
     if hook is not None:

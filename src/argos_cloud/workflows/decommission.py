@@ -153,18 +153,6 @@ class TeardownPlan:
                 "keep": list(self.keeps), "order": list(self.graph.topological_order()),
                 "notes": list(self.notes)}
 
-    def lines(self) -> list[str]:
-        where = f"{self.project}/{self.environment}"
-        if self.empty:
-            out = [f"nothing to delete: no resource carries the tags of {where}"]
-        else:
-            out = [f"decommission {where} will delete {len(self.deletes)} resource(s):"]
-            out += [f"  - {a.kind.replace('_', ' ')} {a.name or a.id} ({a.id})"
-                    for _, a in sorted(self.steps.items())]
-        if self.keeps:
-            out.append("will keep:")
-            out += [f"  = {k}" for k in self.keeps]
-        return out + list(self.notes)
 
 
 @dataclass(frozen=True)
@@ -194,24 +182,6 @@ class TeardownResult:
                 "interrupted": self.interrupted,
                 "not_done": self.not_done,
                 "remaining": [a.to_json() for a in self.remaining], "notes": self.notes}
-
-    def lines(self) -> list[str]:
-        out = [f"deleted {d}" for d in self.deleted]
-        out += [f"kept {k}" for k in self.kept]
-        out += [f"deleted final snapshot {s} (beyond keep_final_snapshots)" for s in self.pruned]
-        out += [f"failed {step}: {error}" for step, error in sorted(self.failed.items())]
-        out += [f"not done {step}" for step in self.not_done]
-        where = f"{self.project}/{self.environment}"
-        if self.interrupted:
-            out.append(f"interrupted: run decommission {self.environment} again to finish")
-        if self.remaining:
-            out.append(f"a fresh discovery still finds {len(self.remaining)} resource(s) "
-                       f"tagged for {where}:")
-            out += [f"  ! {a.address} {a.id}" for a in self.remaining]
-        elif not (self.failed or self.interrupted or self.not_done):
-            out.append(f"a fresh discovery finds nothing tagged for {where}"
-                       + (" (what was kept is listed above)" if self.kept else ""))
-        return out + self.notes
 
 
 def placeholder_facts(session: Session) -> Facts:
@@ -337,7 +307,7 @@ def decommission(session: Session, plan: TeardownPlan, *, hook: Hook | None = No
     if plan.empty:
         return TeardownResult(plan.environment, plan.project, deleted=[],
                               kept=list(plan.keeps), failed={}, snapshots=[], remaining=[],
-                              notes=[plan.lines()[0], *plan.notes])
+                              notes=list(plan.notes))
     steps = plan.steps
     ctx = make_context(session, plan, hook)
     volumes = [a for a in plan.deletes if a.kind == "volume" and a.role == "database"]

@@ -128,26 +128,6 @@ class DeployResult:
                 "batches": [b.to_json() for b in self.batches],
                 "commands": self.commands, "notes": self.notes}
 
-    def lines(self) -> list[str]:
-        ref = "" if self.ref == self.commit else f" ({self.ref})"
-        out = [f"{self.command} {self.environment}: commit {self.commit}{ref}"]
-        for b in self.batches:
-            health = ", ".join(f"{i} {s}" for i, s in sorted(b.health.items()))
-            out.append(f"  {b.step}: {b.status} — {', '.join(b.instance_ids)}"
-                       + (f"; target health{' (emulator)' if self.emulated else ''}: {health}"
-                          if health else ""))
-            out += [f"      {p}" for p in b.problems]
-        if self.emulated:
-            out.append(EMULATION + ". Sent to the master " + self.master + ":")
-            out += [f"  {c['command_id']}: {c['commands'][-1]}" for c in self.commands]
-        if self.recorded:
-            out.append(f"recorded {self.commit} as the deployed commit"
-                       + (f" (was {self.previous})" if self.previous else ""))
-        else:
-            out.append(f"{self.commit} was NOT recorded: the deployed commit is unchanged"
-                       + (f" ({self.previous})" if self.previous else ""))
-        return out
-
 
 class DeployFailed(OperationFailed):
     """A batch failed; carries the result so the view can show what was and was not done."""

@@ -1,5 +1,6 @@
 """`graph`: the environment's resources by role, their dependency edges, and what the plan
-would do to each, as DOT or Mermaid text; Graphviz's `dot` turns DOT into SVG or PNG.
+would do to each; Graphviz's `dot` turns DOT text (written by `cli/views/graph.py`) into
+SVG or PNG.
 
 The model is made from the plan alone (pure); only `render` runs a program.
 """
@@ -16,8 +17,6 @@ from argos_cloud.plan.types import Action, Plan
 
 MARK = {Action.NOOP: "exists", Action.CREATE: "create", Action.UPDATE: "update",
         Action.REPLACE: "replace", Action.DELETE: "delete"}
-COLOUR = {"exists": "#e8e8e8", "create": "#c8f7c5", "update": "#fff3b0",
-          "replace": "#f9d0f0", "delete": "#ffc9c9"}
 ROLE_ORDER = ("image", "shared", "lb", "master", "database", "broker", "app", "worker")
 RENDERED = ("svg", "png")
 
@@ -62,37 +61,6 @@ def graph_of(plan: Plan) -> Graph:
     edges = sorted({(need, c.address) for c in plan.changes for need in c.needs
                     if need in nodes and c.address in nodes})
     return Graph(f"{plan.project}/{plan.environment}", tuple(nodes.values()), tuple(edges))
-
-
-def _id(address: str) -> str:
-    return "n_" + "".join(ch if ch.isalnum() else "_" for ch in address)
-
-
-def to_dot(g: Graph) -> str:
-    out = [f'digraph "{g.title}" {{', "  rankdir=LR;", '  node [shape=box, style="rounded,filled",'
-           ' fontname="Helvetica", fontsize=10];', f'  label="{g.title}: what commission '
-           'would do"; labelloc=t; fontname="Helvetica";']
-    for role, nodes in g.by_role().items():
-        out.append(f'  subgraph "cluster_{role}" {{')
-        out.append(f'    label="{role}"; style=dashed;')
-        for n in nodes:
-            out.append(f'    {_id(n.address)} [label="{n.address}\\n{n.mark}", '
-                       f'fillcolor="{COLOUR[n.mark]}", tooltip="{n.name}"];')
-        out.append("  }")
-    out += [f"  {_id(a)} -> {_id(b)};" for a, b in g.edges]
-    out.append("}")
-    return "\n".join(out) + "\n"
-
-
-def to_mermaid(g: Graph) -> str:
-    out = ["flowchart LR"]
-    for role, nodes in g.by_role().items():
-        out.append(f"  subgraph {role}")
-        out += [f'    {_id(n.address)}["{n.address}<br/>{n.mark}"]:::{n.mark}' for n in nodes]
-        out.append("  end")
-    out += [f"  {_id(a)} --> {_id(b)}" for a, b in g.edges]
-    out += [f"  classDef {mark} fill:{colour}" for mark, colour in COLOUR.items()]
-    return "\n".join(out) + "\n"
 
 
 def dot_program() -> str | None:

@@ -14,13 +14,6 @@ class InitResult:
     created: list[Path] = field(default_factory=list)
     kept: list[Path] = field(default_factory=list)
 
-    def lines(self) -> list[str]:
-        out = [f"created {p}" for p in self.created]
-        out += [f"kept    {p} (already there; not overwritten)" for p in self.kept]
-        out.append("next: edit argos-cloud.toml, then 'argos-cloud validate' and "
-                   "'argos-cloud qa plan'")
-        return out
-
 
 def _starter_config() -> str:
     text = (resources.files("argos_cloud.templates") / "argos-cloud.toml").read_text()

@@ -74,14 +74,6 @@ class RollResult:
         return {"role": self.role, "image_id": self.image_id, "ok": self.ok,
                 "batches": [b.to_json() for b in self.batches]}
 
-    def lines(self) -> list[str]:
-        out = []
-        for b in self.batches:
-            out.append(f"image roll {self.role} batch {b.index}/{len(self.batches)}: {b.status}"
-                       f" — {', '.join(b.old)} → {', '.join(b.new) or '-'}"
-                       + (f" ({b.problem})" if b.problem else ""))
-        return out
-
 
 def batches_of(ids: list[str], share: float = BATCH_SHARE) -> list[list[str]]:
     """Pure: the old members in batches of `share` of them (at least one)."""

@@ -98,40 +98,6 @@ class StatusReport:
                 "notes": self.notes}
 
 
-def _describe(a: Actual) -> str:
-    attrs = a.attrs
-    bits = []
-    for key in ("state", "instance_type", "private_ip", "dns_name", "size"):
-        if attrs.get(key):
-            bits.append(f"{key}={attrs[key]}")
-    if a.kind == "auto_scaling_group":
-        bits.append(f"desired={attrs.get('desired')} in_service={attrs.get('in_service', 0)}")
-    return " ".join(bits)
-
-
-def short_id(a: Actual) -> str:
-    """For a table: an ARN's resource part; nothing when the id is the name."""
-    if a.id == a.name:
-        return ""
-    if a.id.startswith("arn:"):
-        return a.id.split(":", 5)[-1]
-    return a.id
-
-
-def text_rows(report: StatusReport) -> list[tuple[str, str, str, str, str]]:
-    return [(role, a.kind.replace("_", " "), a.name, short_id(a), _describe(a))
-            for role, items in report.by_role.items() for a in items
-            if a.kind != "instance"]
-
-
-def instance_rows(report: StatusReport) -> list[tuple[str, ...]]:
-    """The compact table: one line per instance, grouped by role."""
-    order = {r: i for i, r in enumerate(ROLE_ORDER)}
-    rows = sorted(report.instances, key=lambda i: (order.get(i.role, 99), i.id))
-    return [(i.role, i.id, i.state, i.private_ip or "-", i.image_id or "-", i.health or "-",
-             (i.commit or "-")[:12], ", ".join(i.flags)) for i in rows]
-
-
 def instance_flags(role: str, group: str | None, commit: str | None, image: str | None,
                    deployed: str | None, current_image: str | None) -> tuple[str, ...]:
     """Pure: what is off with one instance (app and worker members only run the app)."""

@@ -24,16 +24,6 @@ class ValidateReport:
                 "roles": [{"role": r.role, "ok": r.ok, "states": r.states,
                            "errors": list(r.errors)} for r in self.results]}
 
-    def lines(self) -> list[str]:
-        out = [f"validating the Salt tree {self.tree} with real Salt (offline, mock):"]
-        for r in self.results:
-            if r.ok:
-                out.append(f"  ok   {r.role:<9} {r.states} states rendered and validated")
-            else:
-                out.append(f"  FAIL {r.role:<9} " + "; ".join(r.errors))
-        out.append("all roles valid." if self.ok else "validation failed.")
-        return out
-
 
 def configured_tree(config: Path) -> Path | None:
     """The config's `salt.state_tree`, if the file exists and names one."""
