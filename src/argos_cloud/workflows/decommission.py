@@ -28,7 +28,7 @@ from argos_cloud.kinds.base import Context, Outputs
 from argos_cloud.model.facts import Facts
 from argos_cloud.model.names import MANAGED_BY, TAG_ENVIRONMENT, TAG_MANAGED_BY, TAG_PROJECT, Scope
 from argos_cloud.plan.types import Actual
-from argos_cloud.workflows.operation import operation
+from argos_cloud.workflows.operation import Operation, operation
 from argos_cloud.workflows.session import Session
 
 if TYPE_CHECKING:
@@ -301,7 +301,7 @@ def make_context(session: Session, plan: TeardownPlan, hook: Hook | None) -> Con
 
 def decommission(session: Session, plan: TeardownPlan, *, hook: Hook | None = None,
                  parallel: int = 4, stop: threading.Event | None = None) -> TeardownResult:
-    """Run the plan under the lock and journal it (walk), then prove what is left (verify)."""
+    """Under the lock, walk the plan and journal it; then, unlocked, verify what is left."""
     if plan.empty:
         return TeardownResult(plan.environment, plan.project, deleted=[],
                               kept=list(plan.keeps), failed={}, snapshots=[], remaining=[],
@@ -310,11 +310,17 @@ def decommission(session: Session, plan: TeardownPlan, *, hook: Hook | None = No
     with operation(session, "decommission", history_may_go=True) as op:
         op.begin(plan_digest=plan.digest())
         teardown = walk_teardown(session, plan, op.hook(hook), parallel, stop)
-        if teardown.walked.ok:  # the environment is gone: so is its SSM history
-            session.store().delete_path(op.journal.path)
-        op.conclude(teardown.walked, detail=f"{len(teardown.walked.succeeded)} steps")
+        journal_teardown(session, op, teardown.walked)
     return verify(session, plan, teardown, history_in_aws=op.in_aws,
                   local_history=op.journal.local_file)
+
+
+def journal_teardown(session: Session, op: Operation, walked: WalkResult) -> None:
+    """The walk's outcome; a full teardown deletes the SSM history with the environment,
+    and its own entry then lands in the local copy alone (never recreated in SSM)."""
+    if walked.ok:
+        session.store().delete_path(op.journal.path)
+    op.conclude(walked, detail=f"{len(walked.succeeded)} steps")
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ the refreshes happen at exact, testable moments.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -32,6 +33,8 @@ from argos_cloud.model.names import Scope
 if TYPE_CHECKING:
     from argos_cloud.engine.lock import EnvironmentLock
     from argos_cloud.workflows.session import Session
+
+log = logging.getLogger(__name__)
 
 
 class KeepAliveClock:
@@ -167,7 +170,10 @@ def operation(session: Session, name: str, *, under: Operation | None = None,
     try:
         yield op
     except BaseException as e:
-        op.fail_with(e)
+        try:
+            op.fail_with(e)
+        except Exception as journal_error:  # never hide the failure behind this one
+            log.warning("could not journal the end of %s: %s", name, journal_error)
         raise
     else:
         op.finish(Result.SUCCEEDED)
