@@ -63,7 +63,7 @@ def aws_error(code: str, message: str) -> ClientError:
 def test_a_block_that_ends_normally_is_journaled_succeeded_and_unlocked(
         session: Session) -> None:
     with operation(session, "deploy") as op:
-        assert op.lock is not None and op.lock.holder() == op.lock.record
+        assert op.lock.holder() == op.lock.record
         op.begin(commit="a" * 40)
         assert last_entry(session).result == "started"
     entry = last_entry(session)
@@ -130,7 +130,7 @@ def test_an_operation_under_another_shares_its_lock_and_journals_itself(
         with operation(session, "roll", under=outer) as inner:
             assert inner.lock is outer.lock
             inner.begin()
-        assert outer.lock is not None and outer.lock.holder() == outer.lock.record
+        assert outer.lock.holder() == outer.lock.record
     assert sorted((e.command, e.result) for e in session.journal().entries()) == [
         ("commission", "succeeded"), ("roll", "succeeded")]
     assert session.lock("status").holder() is None
@@ -141,7 +141,6 @@ def test_an_operation_under_another_shares_its_lock_and_journals_itself(
 def test_waits_on_the_session_clock_keep_the_lease_fresh(session: Session) -> None:
     clock = session.clock
     with operation(session, "commission") as op:
-        assert op.lock is not None
         for _ in range(40):  # a 40-minute wait, polled each minute
             session.clock.sleep(60)
         assert clock.now() > 4 * LEASE_SECONDS
@@ -156,7 +155,6 @@ def test_progress_messages_and_step_events_keep_the_lease_fresh(session: Session
     clock = session.clock
     assert isinstance(clock, FakeClock)
     with operation(session, "deploy") as op:
-        assert op.lock is not None
         first = op.lock.holder()
         hook = op.hook()
         for minute in range(20):
@@ -179,5 +177,5 @@ def test_without_progress_the_lease_of_a_run_elsewhere_runs_out(session: Session
     other.acquire()
     clock.advance(LEASE_SECONDS + 1)
     with operation(session, "commission") as op:
-        assert op.lock is not None and op.lock.taken_over is not None
+        assert op.lock.taken_over is not None
     assert any("lease ran out" in n for n in session.notes)

@@ -114,9 +114,9 @@ def clean(session: Session, plan: CleanPlan, *, hook: Hook | None = None) -> Cle
     """Instances first, then groups, then images and their snapshots; then look again."""
     if plan.empty:
         return CleanResult(plan.project, [], plan.leftovers, plan.lines())
-    # The bake is the project's: recorded (and announced) in the project's shared history.
-    # No environment's lock covers it, so none is taken (as before).
-    with operation(session, "clean", locked=False, scope=session.project_scope) as op:
+    # Under this environment's lock (its commission's bake is not cut short), recorded and
+    # announced in the project's shared history: the bake is the project's.
+    with operation(session, "clean", scope=session.project_scope) as op:
         op.begin()
         hook = op.hook(hook)  # names the step of a failure
         hook.on_event(StepStarted(STEP))

@@ -81,7 +81,7 @@ def error_text(e: BaseException) -> str:
 class Operation:
     """One running operation: its lock (or its caller's), its journal entry, its step."""
 
-    def __init__(self, name: str, journal: Journal, lock: EnvironmentLock | None, *,
+    def __init__(self, name: str, journal: Journal, lock: EnvironmentLock, *,
                  who: str, history_may_go: bool = False) -> None:
         self.name, self.journal, self.lock = name, journal, lock
         self.who = who
@@ -93,8 +93,7 @@ class Operation:
 
     def keep_alive(self) -> None:
         """Refresh the lease if due (cheap otherwise): called on every sign of progress."""
-        if self.lock is not None:
-            self.lock.keep_alive()
+        self.lock.keep_alive()
 
     def hook(self, hook: Hook | None = None) -> Hook:
         """`hook`, with every event also keeping the lease fresh and naming the step."""
@@ -141,22 +140,20 @@ class Operation:
 
 @contextmanager
 def operation(session: Session, name: str, *, under: Operation | None = None,
-              locked: bool = True, scope: Scope | None = None,
-              history_may_go: bool = False) -> Iterator[Operation]:
+              scope: Scope | None = None, history_may_go: bool = False) -> Iterator[Operation]:
     """Run the block as operation `name`: locked, journaled, its lease kept fresh.
 
     `under` runs inside an operation that already holds the lock (its lease is the one
-    kept fresh). `locked=False` journals without a lock (clean: the project's bake).
-    `scope` is where the history lives (the project's for clean). `history_may_go`:
-    the block may delete the history (decommission); its entry is then finished in the
-    local copy only.
+    kept fresh). `scope` is where the history lives (the project's for clean).
+    `history_may_go`: the block may delete the history (decommission); its entry is then
+    finished in the local copy only.
     """
     from argos_cloud.engine.lock import who_am_i
 
-    lock = under.lock if under is not None else session.lock(name) if locked else None
+    lock = under.lock if under is not None else session.lock(name)
     op = Operation(name, session.journal(scope=scope), lock, who=who_am_i(),
                    history_may_go=history_may_go)
-    if lock is not None and under is None:
+    if under is None:
         lock.acquire()  # LockHeld names the holder; nothing is journaled then
     clock, progress = session.clock, session.on_event
     if under is None:  # the outermost operation wraps once; nested ones share it
@@ -179,5 +176,5 @@ def operation(session: Session, name: str, *, under: Operation | None = None,
         op.finish(Result.SUCCEEDED)
     finally:
         session.clock, session.on_event = clock, progress
-        if lock is not None and under is None:
+        if under is None:
             lock.release()
