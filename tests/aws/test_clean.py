@@ -121,3 +121,23 @@ def test_clean_with_nothing_to_clean_says_so(aws: Clients, tmp_path: Path) -> No
     result = clean(session, plan)
     assert result.ok and result.removed == []
     assert clean_result_lines(result)[0].startswith("nothing to clean")
+
+
+def test_clean_is_refused_while_the_environment_is_locked(aws: Clients,
+                                                          tmp_path: Path) -> None:
+    from argos_cloud.errors import LockHeld
+
+    bake = make_bake(aws, instance_left=False)
+    session = session_for(aws, tmp_path)
+    plan = plan_clean(session)
+    held = session.lock("commission")  # a commission of this environment is baking
+    held.acquire()
+    try:
+        with pytest.raises(LockHeld, match="commission"):
+            clean(session, plan)
+    finally:
+        held.release()
+    assert [i.id for i in image_kind.read(aws, Scope("argos", None))] == [bake["image"]]
+    assert clean(session, plan).ok
+    entry = session.journal(scope=Scope("argos", None)).entries(limit=1)[0]
+    assert (entry.command, entry.result) == ("clean", "succeeded")

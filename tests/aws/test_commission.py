@@ -190,3 +190,59 @@ def test_no_secret_reaches_user_data_tags_or_the_bundle(aws: Clients, tmp_path: 
     assert "salt-minion" in text or "salt" in text  # we looked at real content
     for secret in secrets:
         assert secret not in text
+
+
+def test_a_bake_longer_than_the_lease_keeps_the_lock_and_a_second_commission_is_refused(
+        aws: Clients, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from argos_cloud.clock import FakeClock
+    from argos_cloud.engine import lock as lock_module
+    from argos_cloud.engine.lock import LEASE_SECONDS, who_am_i
+    from argos_cloud.provision.remote import CommandResult, FakeExecutor
+
+    clock = FakeClock()
+    start = datetime(2026, 11, 25, 10, 42, 0, tzinfo=UTC)
+
+    def wall() -> datetime:  # lock and journal records follow the fake clock
+        return start + timedelta(seconds=clock.now())
+
+    (tmp_path / "first").mkdir()
+    first = open_env(aws, tmp_path / "first", clock=clock)
+    second = open_env(aws, tmp_path, clock=clock)
+    first.now = second.now = wall
+    prepared, theirs = prepare(first), prepare(second)
+    meanwhile: list[BaseException] = []
+
+    class SlowBake:
+        """The bake's Salt run polls for 40 minutes on the session's clock, as SSM's does."""
+
+        def __init__(self) -> None:
+            self.inner = FakeExecutor(emulated=True)
+            self.sent = self.inner.sent
+
+        def run(self, instance_ids: list[str], commands: list[str], *, comment: str,
+                timeout: float) -> CommandResult:
+            if comment.startswith("argos-cloud bake"):
+                for minute in range(1, 41):
+                    first.clock.sleep(60)
+                    if minute == 30:  # 6 leases in: a second commission, from elsewhere
+                        assert clock.now() >= 6 * LEASE_SECONDS
+                        with monkeypatch.context() as patch:
+                            patch.setattr(lock_module, "this_host", lambda: "build-02")
+                            try:
+                                execute(second, theirs)
+                            except BaseException as e:  # asserted after the run
+                                meanwhile.append(e)
+            return self.inner.run(instance_ids, commands, comment=comment, timeout=timeout)
+
+    result = execute(first, prepared, executor=SlowBake())
+    assert result.ok
+    assert len(meanwhile) == 1 and isinstance(meanwhile[0], LockHeld), meanwhile
+    refused = meanwhile[0]
+    assert (refused.holder, refused.operation) == (who_am_i(), "commission")
+    assert refused.holder in str(refused)
+    assert inventory(first) == dict.fromkeys(EXPECTED, 1)
+    assert [(e.command, e.result) for e in first.journal().entries()] == [
+        ("commission", "succeeded")]
+    assert first.lock("status").holder() is None

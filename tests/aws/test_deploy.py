@@ -309,6 +309,32 @@ def test_a_deploy_while_the_lock_is_held_is_refused_naming_the_holder(
     assert fake.sent == [] and deployed(aws) is None
 
 
+def test_lock_wait_waits_for_a_live_holder_to_release_then_deploys(
+        aws: Clients, tmp_path: Path) -> None:
+    build_environment(aws)
+    session = make_session(tmp_path, aws)
+    holder = EnvironmentLock(ParameterStore(aws.ssm), SCOPE, who="ci@build-01",
+                             operation="commission", host="build-01")
+    holder.acquire()
+
+    class ReleasingClock(FakeClock):
+        """The holder finishes 15 s into our wait."""
+
+        def sleep(self, seconds: float) -> None:
+            super().sleep(seconds)
+            if self.now() >= 15 and holder.record is not None:
+                holder.release()
+
+    clock = ReleasingClock()
+    session.clock, session.lock_wait = clock, 30  # --lock-wait 30
+    result = workflow.deploy(session, ref=A, roles=["app"], batch="1",
+                             executor=FakeExecutor(emulated=True))
+    assert result.recorded and deployed(aws) == A
+    assert clock.slept[:3] == [5, 5, 5]  # polled until the holder let go
+    entry = session.journal().entries(limit=1)[0]
+    assert (entry.command, entry.result, entry.commit) == ("deploy", "succeeded", A)
+
+
 def test_an_environment_never_commissioned_is_refused(aws: Clients, tmp_path: Path) -> None:
     session = make_session(tmp_path, aws)
     with pytest.raises(Refused, match="not commissioned"):

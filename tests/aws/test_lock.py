@@ -393,3 +393,29 @@ def test_other_aws_errors_become_aws_error_with_the_code(store: ParameterStore) 
     with pytest.raises(AwsError) as caught:
         store.create("/argos-cloud/argos/qa/empty", "")
     assert caught.value.code == "ValidationException"
+
+
+def test_keep_alive_writes_only_once_a_third_of_the_lease_has_passed(
+        store: ParameterStore, scope: Scope, now: Now) -> None:
+    lock = lock_for(store, scope, now, lease_seconds=300)
+    record = lock.acquire()
+    now.advance(99)
+    assert lock.keep_alive() is False and lock.holder() == record  # not due: no write
+    now.advance(1)
+    assert lock.keep_alive() is True
+    renewed = lock.holder()
+    assert renewed is not None and renewed.expires == "2026-11-25T10:48:40Z"
+    assert lock.keep_alive() is False  # due again only 100 s after this write
+
+
+def test_keep_alive_stops_once_the_lock_was_broken_and_says_so(
+        store: ParameterStore, scope: Scope, now: Now) -> None:
+    notes: list[str] = []
+    lock = lock_for(store, scope, now, lease_seconds=300, on_note=notes.append)
+    lock.acquire()
+    lock_for(store, scope, now, who="ops@laptop").break_lock()
+    taken = lock_for(store, scope, now, who="ops@laptop", operation="commission").acquire()
+    now.advance(200)
+    assert lock.keep_alive() is False and lock.keep_alive() is False
+    assert len(notes) == 1 and "ops@laptop" in notes[0]
+    assert lock.holder() == taken  # the successor's lock is left as it is

@@ -126,13 +126,19 @@ class Journal:
         raise OperationFailed("journal entry id collided three times")  # practically unreachable
 
     def finish(self, entry: JournalEntry, result: str, *, failed_step: str | None = None,
-               detail: str | None = None, commit: str | None = None) -> JournalEntry:
-        """Overwrite the entry with its outcome; `commit` replaces the started one if given."""
+               detail: str | None = None, commit: str | None = None,
+               local_only: bool = False) -> JournalEntry:
+        """Overwrite the entry with its outcome; `commit` replaces the started one if given.
+
+        `local_only` writes the local copy alone: decommission deletes the environment's
+        history with it, and its own last entry must not bring a parameter back.
+        """
         outcome = Result(result).value  # ValueError on anything but a Result
         done = fit(replace(entry, result=outcome, failed_step=failed_step, detail=detail,
                            commit=commit if commit is not None else entry.commit,
                            finished=iso_utc(self._now())))
-        self._store.put(self._name(done), done.to_json())
+        if not local_only:
+            self._store.put(self._name(done), done.to_json())
         self._append_local(done)
         if self._on_finish is not None:
             try:
@@ -140,6 +146,10 @@ class Journal:
             except Exception as e:  # telling others must never fail the operation
                 log.warning("after-finish hook failed: %s", e)
         return done
+
+    def kept(self, entry: JournalEntry) -> bool:
+        """True while the entry's parameter is still in AWS (a decommission may delete it)."""
+        return self._store.get(self._name(entry)) is not None
 
     def entries(self, limit: int | None = 50) -> list[JournalEntry]:
         """Newest first, from AWS (one paginated read); unreadable parameters are skipped."""

@@ -8,8 +8,10 @@ protects nothing, and a nameless one cannot be judged stale or broken safely.
 A lock knows its own: each run writes a random token, so a run whose
 PutParameter answer was lost still recognises the lock it made. A lock
 whose holder ran on this host and is no longer alive is stale at once; a
-holder elsewhere is stale when its lease (minutes, refreshed by a heartbeat
-while the run works) runs out. A stale lock is taken over, with a note
+holder elsewhere is stale when its lease (minutes) runs out: the run refreshes
+it as it makes progress (`keep_alive`, called by workflows/operation.py on every
+step event, progress message and wait), and a heartbeat thread backs that up for
+a call that blocks without a sign of progress. A stale lock is taken over, with a note
 naming it, so a plain re-run after `kill -9` needs no `unlock`.
 
 Imports nothing of AWS: the store is passed in (aws/store.py in production).
@@ -170,6 +172,8 @@ class EnvironmentLock:
         self._mine: LockRecord | None = None
         self._beat_stop = threading.Event()
         self._beat: threading.Thread | None = None
+        self._refreshing = threading.Lock()  # one keep-alive write at a time
+        self._lost: BaseException | None = None  # why keep_alive stopped: broken, taken over
         self.taken_over: LockRecord | None = None  # the stale holder this run replaced
 
     @property
@@ -256,7 +260,8 @@ class EnvironmentLock:
         could still be deleted. The window is one round trip.
         """
         self._stop_heartbeat()
-        mine, self._mine = self._mine, None
+        with self._refreshing:  # a keep-alive write in flight lands first, none follows
+            mine, self._mine = self._mine, None
         if mine is None:
             return False
         current = self.holder()
@@ -282,6 +287,37 @@ class EnvironmentLock:
         self._store.put(self.name, renewed.to_json())  # same check-then-write window as release
         self._mine = renewed
         return renewed
+
+    def keep_alive(self) -> bool:
+        """Refresh the lease once a third of it has passed since the last write; True if written.
+
+        Called on every sign of progress (a step event, a progress message, a wait's
+        sleep), from any thread, so it is cheap when not due: the due time comes from
+        our own record and the injected `now`, which makes it exact under a fake clock.
+        A lock found broken or taken over is said once and not written again.
+        """
+        mine = self._mine
+        if mine is None or self._lost is not None:
+            return False
+        try:
+            due = parse_utc(mine.expires) - self._lease * (1 - 1 / HEARTBEATS_PER_LEASE)
+        except ValueError:
+            due = self._now()
+        if self._now() < due or not self._refreshing.acquire(blocking=False):
+            return False  # not due, or another thread is writing it right now
+        try:
+            self.refresh()
+            return True
+        except (LockHeld, OperationFailed) as e:
+            self._lost = e
+            log.warning("lock %s: %s", self.name, e)
+            self._on_note(f"the lock was lost while this run worked: {e}")
+            return False
+        except Exception as e:  # a lost answer or throttle: the next progress tries again
+            log.debug("lock %s: refresh failed: %s", self.name, e)
+            return False
+        finally:
+            self._refreshing.release()
 
     def _start_heartbeat(self) -> None:
         """Refresh the lease every third of it while the run works (a daemon thread)."""

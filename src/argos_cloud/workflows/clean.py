@@ -16,6 +16,7 @@ from argos_cloud.engine.events import Hook, StepFailed, StepStarted, StepSucceed
 from argos_cloud.errors import Refused
 from argos_cloud.provision.bake import BakeLeftovers, find_bake_leftovers, remove_bake_leftovers
 from argos_cloud.workflows.decommission import images_in_use
+from argos_cloud.workflows.operation import operation
 from argos_cloud.workflows.session import Session
 
 STEP = "clean.bake"
@@ -86,25 +87,20 @@ def clean(session: Session, plan: CleanPlan, *, hook: Hook | None = None) -> Cle
     """Instances first, then groups, then images and their snapshots; then look again."""
     if plan.empty:
         return CleanResult(plan.project, [], plan.leftovers, list(plan.notes))
-    from argos_cloud.engine.lock import who_am_i
-
-    if hook is not None:
+    # Under this environment's lock (its commission's bake is not cut short), recorded and
+    # announced in the project's shared history: the bake is the project's.
+    with operation(session, "clean", scope=session.project_scope) as op:
+        op.begin()
+        hook = op.hook(hook)  # names the step of a failure
         hook.on_event(StepStarted(STEP))
-    # The bake is the project's: recorded (and announced) in the project's shared history.
-    journal = session.journal(scope=session.project_scope)
-    entry = journal.start("clean", who=who_am_i())
-    try:
-        removed = remove_bake_leftovers(session.clients, session.clock, plan.leftovers,
-                                        images=True)
-    except BaseException as e:
-        journal.finish(entry, "failed" if isinstance(e, Exception) else "interrupted",
-                       failed_step=STEP)
-        if hook is not None and isinstance(e, Exception):
+        try:
+            removed = remove_bake_leftovers(session.clients, session.clock, plan.leftovers,
+                                            images=True)
+        except Exception as e:
             hook.on_event(StepFailed(STEP, str(e).splitlines()[0] if str(e) else repr(e)))
-        raise
-    if hook is not None:
+            raise
         hook.on_event(StepSucceeded(STEP, f"{len(removed)} removed"))
-    remaining = find_bake_leftovers(session.clients, session.project_scope)
-    journal.finish(entry, "succeeded" if remaining.empty else "failed",
-                   failed_step=None if remaining.empty else STEP)
+        remaining = find_bake_leftovers(session.clients, session.project_scope)
+        if not remaining.empty:
+            op.finish("failed", failed_step=STEP)
     return CleanResult(plan.project, removed, remaining, list(plan.notes))

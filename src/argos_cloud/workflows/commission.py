@@ -24,6 +24,7 @@ from argos_cloud.model.facts import Facts
 from argos_cloud.plan.build import build_plan
 from argos_cloud.plan.types import Action, Change, Plan
 from argos_cloud.workflows.bundles import build_bundle, state_tree
+from argos_cloud.workflows.operation import Operation, operation
 from argos_cloud.workflows.roll import RollFailed, RollResult, pending, roll_images
 from argos_cloud.workflows.session import Session
 
@@ -127,7 +128,7 @@ def prepare(session: Session, *, restore_snapshot: str | None = None) -> Prepare
 
 
 def _first_deploy(session: Session, prepared: Prepared, plan: Plan, result: Any,
-                  executor: Any, hook: Hook | None) -> None:
+                  executor: Any, hook: Hook | None, under: Operation) -> None:
     """The configured commit through the master, gated on health, recorded (DESIGN §1)."""
     from argos_cloud.provision.git import is_commit
     from argos_cloud.workflows.deploy import DeployFailed, first_deploy
@@ -136,7 +137,7 @@ def _first_deploy(session: Session, prepared: Prepared, plan: Plan, result: Any,
         return
     try:
         first_deploy(session, prepared.commit, session.spec.source.ref, executor=executor,
-                     hook=hook)
+                     hook=hook, under=under)
     except DeployFailed as e:
         raise CommissionFailed(CommissionResult(plan, result, list(session.notes)),
                                f"the environment is built, but its first deploy failed: {e}; "
@@ -194,40 +195,27 @@ def execute(session: Session, prepared: Prepared, *, hook: Hook | None = None,
             executor: Any = None) -> CommissionResult:
     """Walk the plan under the lock; journal it; a changed environment refuses the run."""
     plan = prepared.plan
-    journal = session.journal()
-    from argos_cloud.engine.lock import who_am_i
-
-    with session.lock("commission"):
+    with operation(session, "commission") as op:
         fresh = discover(session.clients, session.scope)
         if fresh.fingerprint != plan.fingerprint:
             raise Refused("the environment changed since the plan was made (another run?); "
                           "run commission again to plan afresh")
-        entry = journal.start("commission", who=who_am_i(), plan_digest=plan.digest())
+        op.begin(plan_digest=plan.digest())
         ctx = make_context(session, prepared, executor=executor)
         changes = {c.address: c for c in plan.pending}
 
         def run(address: str) -> str:
             return run_step(session, ctx, changes[address])
 
-        try:
-            result = walk(step_graph(plan), run, limit=max(1, min(parallel, 16)), hook=hook,
-                          stop=stop)
-        except BaseException:
-            journal.finish(entry, "interrupted")
-            raise
-        if result.interrupted:
-            journal.finish(entry, "interrupted")
-        elif result.failed:
-            step, error = sorted(result.failed.items())[0]
-            journal.finish(entry, "failed", failed_step=step, detail=error)
-        else:
-            journal.finish(entry, "succeeded")
+        result = walk(step_graph(plan), run, limit=max(1, min(parallel, 16)),
+                      hook=op.hook(hook), stop=stop)
+        op.conclude(result)  # the first deploy and the roll have entries of their own
         rolls: list[RollResult] = []
         if result.ok and not session.emulated and session.deployed_commit() is None:
-            _first_deploy(session, prepared, plan, result, executor, hook)
+            _first_deploy(session, prepared, plan, result, executor, hook, op)
         if result.ok:  # groups on an older image are rolled onto the new one
             try:
-                rolls = roll_images(session)
+                rolls = roll_images(session, under=op)
             except RollFailed as e:
                 raise CommissionFailed(CommissionResult(plan, result, list(session.notes),
                                                         e.results), str(e)) from e
@@ -320,8 +308,8 @@ def resume_rolls(session: Session) -> list[RollResult]:
     """With nothing to commission, finish an image roll that an earlier run left undone."""
     if not pending(session):
         return []
-    with session.lock("commission"):
-        return roll_images(session)
+    with operation(session, "commission") as op:  # the lock only: the roll is journaled
+        return roll_images(session, under=op)
 
 
 class CommissionFailed(OperationFailed):

@@ -15,20 +15,22 @@ import hashlib
 import json
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from argos_cloud.discovery import discover
 from argos_cloud.engine.events import Hook, StepProgress
 from argos_cloud.engine.graph import StepGraph
-from argos_cloud.engine.walk import walk
+from argos_cloud.engine.walk import WalkResult, walk
 from argos_cloud.errors import Refused
 from argos_cloud.kinds import KIND_NAMES, kind_module
 from argos_cloud.kinds.base import Context, Outputs
 from argos_cloud.model.facts import Facts
 from argos_cloud.model.names import MANAGED_BY, TAG_ENVIRONMENT, TAG_MANAGED_BY, TAG_PROJECT, Scope
 from argos_cloud.plan.types import Actual
+from argos_cloud.workflows.operation import Operation, operation
 from argos_cloud.workflows.session import Session
 
 if TYPE_CHECKING:
@@ -252,34 +254,6 @@ def plan_decommission(session: Session, *, delete_image: bool = False,
                         final_snapshot=final, delete_image=delete_image, notes=tuple(notes))
 
 
-class _LocalOnly:
-    """A parameter store that keeps nothing: the journal then writes its local copy only.
-
-    Used once the environment's SSM history is deleted, so the final entry does not
-    recreate a parameter that a later discovery would find.
-    """
-
-    def create(self, name: str, value: str, *, secure: bool = False,
-               tags: Mapping[str, str] | None = None) -> bool:
-        return True
-
-    def put(self, name: str, value: str, *, secure: bool = False,
-            tags: Mapping[str, str] | None = None) -> None:
-        return None
-
-    def get(self, name: str, *, decrypt: bool = False) -> str | None:
-        return None
-
-    def delete(self, name: str) -> bool:
-        return False
-
-    def list_path(self, path: str, *, decrypt: bool = False) -> dict[str, str]:
-        return {}
-
-    def delete_many(self, names: Iterable[str]) -> list[str]:
-        return []
-
-
 def make_context(session: Session, plan: TeardownPlan, hook: Hook | None) -> Context:
     """Outputs seeded from discovery (address → id): revoking needs group ids by role."""
     outputs = Outputs()
@@ -299,15 +273,42 @@ def make_context(session: Session, plan: TeardownPlan, hook: Hook | None) -> Con
 
 def decommission(session: Session, plan: TeardownPlan, *, hook: Hook | None = None,
                  parallel: int = 4, stop: threading.Event | None = None) -> TeardownResult:
-    """Run the plan under the lock; journal it; end with a fresh discovery."""
-    from argos_cloud.engine.lock import who_am_i
-    from argos_cloud.kinds.security_group import revoke_references
-    from argos_cloud.kinds.volume import final_snapshot
-
+    """Under the lock, walk the plan and journal it; then, unlocked, verify what is left."""
     if plan.empty:
         return TeardownResult(plan.environment, plan.project, deleted=[],
                               kept=list(plan.keeps), failed={}, snapshots=[], remaining=[],
                               notes=list(plan.notes))
+    # the walk deletes the history parameters too: the entry may end in the local copy
+    with operation(session, "decommission", history_may_go=True) as op:
+        op.begin(plan_digest=plan.digest())
+        teardown = walk_teardown(session, plan, op.hook(hook), parallel, stop)
+        journal_teardown(session, op, teardown.walked)
+    return verify(session, plan, teardown, history_in_aws=op.in_aws,
+                  local_history=op.journal.local_file)
+
+
+def journal_teardown(session: Session, op: Operation, walked: WalkResult) -> None:
+    """The walk's outcome; a full teardown deletes the SSM history with the environment,
+    and its own entry then lands in the local copy alone (never recreated in SSM)."""
+    if walked.ok:
+        session.store().delete_path(op.journal.path)
+    op.conclude(walked, detail=f"{len(walked.succeeded)} steps")
+
+
+@dataclass(frozen=True)
+class Teardown:
+    """What the walk did: its result and the final snapshots it took."""
+
+    walked: WalkResult
+    snapshots: list[str]
+
+
+def walk_teardown(session: Session, plan: TeardownPlan, hook: Hook, parallel: int,
+                  stop: threading.Event | None) -> Teardown:
+    """Walk the teardown graph: deletes, the final snapshot and the revoke step."""
+    from argos_cloud.kinds.security_group import revoke_references
+    from argos_cloud.kinds.volume import final_snapshot
+
     steps = plan.steps
     ctx = make_context(session, plan, hook)
     volumes = [a for a in plan.deletes if a.kind == "volume" and a.role == "database"]
@@ -344,35 +345,14 @@ def decommission(session: Session, plan: TeardownPlan, *, hook: Hook | None = No
         kind_module(have.kind).delete(ctx, have)
         return f"deleted {have.id}"
 
-    store = session.store()
-    journal = session.journal()
-    lock = session.lock("decommission")
-    lock.acquire()
-    try:
-        entry = journal.start("decommission", who=who_am_i(), plan_digest=plan.digest())
-        entry_name = session.scope.parameter(f"{HISTORY_PREFIX}{entry.id}")
-        try:
-            walked = walk(plan.graph, run, limit=max(1, min(parallel, 16)), hook=hook,
-                          stop=stop)
-        except BaseException:
-            if store.get(entry_name) is not None:
-                journal.finish(entry, "interrupted")
-            raise
-        local_only = session.journal(store=_LocalOnly())
-        in_aws = False
-        if walked.ok:  # the environment is gone: so is its SSM history (local copy stays)
-            store.delete_path(journal.path)
-            local_only.finish(entry, "succeeded", detail=f"{len(walked.succeeded)} steps")
-        else:
-            outcome = "interrupted" if walked.interrupted else "failed"
-            first = sorted(walked.failed.items())[:1]
-            in_aws = store.get(entry_name) is not None  # not if the walk deleted it already
-            (journal if in_aws else local_only).finish(
-                entry, outcome, failed_step=first[0][0] if first else None,
-                detail=first[0][1] if first else None)
-    finally:
-        lock.release()
+    walked = walk(plan.graph, run, limit=max(1, min(parallel, 16)), hook=hook, stop=stop)
+    return Teardown(walked, snapshots)
 
+
+def verify(session: Session, plan: TeardownPlan, teardown: Teardown, *, history_in_aws: bool,
+           local_history: Path | None) -> TeardownResult:
+    """After the lock: prune old final snapshots, then a fresh discovery says what is left."""
+    walked, snapshots, steps = teardown.walked, teardown.snapshots, plan.steps
     pruned = _prune_final_snapshots(session, plan, snapshots, walked.succeeded)
     remaining = discover(session.clients, session.scope, ENVIRONMENT_KINDS).all()
     gone_images = {a.id for a in plan.deletes if a.kind == "image"}
@@ -384,10 +364,9 @@ def decommission(session: Session, plan: TeardownPlan, *, hook: Hook | None = No
     kept += [f"final snapshot {s} of the database data volume (tagged role database, "
              f"environment {plan.environment}, and the time)" for s in snapshots]
     notes = list(plan.notes) + [n for n in session.notes if n not in plan.notes]  # lock takeover
-    local = journal.local_file
-    notes.append("history: this run is recorded in the environment's SSM history" if in_aws
-                 else "history: the environment's SSM history was deleted with it; this "
-                 f"run's entry is in the local copy {local}")
+    notes.append("history: this run is recorded in the environment's SSM history"
+                 if history_in_aws else "history: the environment's SSM history was deleted "
+                 f"with it; this run's entry is in the local copy {local_history}")
     deleted = [f"{steps[s].kind.replace('_', ' ')} {steps[s].name or steps[s].id} "
                f"({steps[s].id})" for s in sorted(walked.succeeded) if s in steps]
     return TeardownResult(plan.environment, plan.project, deleted=deleted, kept=kept,

@@ -29,6 +29,7 @@ from argos_cloud.kinds import auto_scaling_group, target_group
 from argos_cloud.model.names import Scope
 from argos_cloud.provision import salt_result
 from argos_cloud.provision.git import check_ref, is_commit, resolve_ref
+from argos_cloud.workflows.operation import Operation, operation
 from argos_cloud.workflows.session import DEPLOYED_REF, Session
 
 if TYPE_CHECKING:
@@ -135,6 +136,11 @@ class DeployFailed(OperationFailed):
     def __init__(self, result: DeployResult, message: str) -> None:
         super().__init__(message)
         self.result = result
+
+    @property
+    def failed_step(self) -> str | None:
+        """The batch that failed, for the journal."""
+        return self.result.failed_step
 
 
 # -- pure pieces (tested with ==)
@@ -268,7 +274,7 @@ def _resolve(session: Session, ref: str, notes: list[str],
         return ref
 
 
-def first_deploy(session: Session, commit: str, ref: str, *,
+def first_deploy(session: Session, commit: str, ref: str, *, under: Operation,
                  executor: RemoteExecutor | None = None,
                  hook: Hook | None = None) -> DeployResult:
     """Commission's deploy of the configured ref, under commission's lock.
@@ -278,41 +284,23 @@ def first_deploy(session: Session, commit: str, ref: str, *,
     the first deployed one (a `deploy` in history), so rollback has a base.
     """
     return _run(session, "deploy", lambda: (commit, ref, []), None, "100%", executor, hook,
-                locked=True)
+                under=under)
 
 
 def _run(session: Session, command: str, target: Callable[[], tuple[str, str, list[str]]],
          roles: list[str] | None, batch: str, executor: RemoteExecutor | None,
-         hook: Hook | None, *, locked: bool = False) -> DeployResult:
-    from argos_cloud.engine.lock import who_am_i
-
+         hook: Hook | None, *, under: Operation | None = None) -> DeployResult:
     chosen = list(dict.fromkeys(roles or DEFAULT_ROLES))
     bad = [r for r in chosen if r not in DEFAULT_ROLES]
     if bad:
         raise BadInput(f"--roles: {', '.join(bad)}: only app and worker are deployed")
     batch_size(batch, 1)  # bad input before the lock
-    journal = session.journal()
-    with contextlib.nullcontext() if locked else session.lock(command):
-        commit, ref, notes = target()
-        entry = journal.start(command, who=who_am_i(), commit=commit)
-        try:
-            result = _execute(session, command, commit, ref, chosen, batch, notes, executor,
-                              hook)
-        except DeployFailed as e:
-            journal.finish(entry, "failed", failed_step=e.result.failed_step,
-                           detail=str(e), commit=commit)
-            raise
-        except KeyboardInterrupt:
-            journal.finish(entry, "interrupted", commit=commit)
-            raise
-        except Refused as e:
-            journal.finish(entry, "refused", detail=str(e), commit=commit)
-            raise
-        except Exception as e:
-            journal.finish(entry, "failed", failed_step="prepare", detail=str(e), commit=commit)
-            raise
-        journal.finish(entry, "succeeded", commit=commit)
-    return result
+    with operation(session, command, under=under) as op:
+        commit, ref, notes = target()  # chosen under the lock: rollback reads the history
+        op.begin(commit=commit)
+        op.step = "prepare"  # until the first batch starts
+        return _execute(session, command, commit, ref, chosen, batch, notes, executor,
+                        op.hook(hook))
 
 
 def _execute(session: Session, command: str, commit: str, ref: str, roles: list[str],

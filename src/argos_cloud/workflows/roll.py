@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from argos_cloud.clock import Clock
 from argos_cloud.errors import OperationFailed
 from argos_cloud.waiting import wait_for
+from argos_cloud.workflows.operation import Operation, operation
 
 if TYPE_CHECKING:
     from argos_cloud.workflows.session import Session
@@ -169,23 +170,21 @@ def pending(session: Session) -> dict[str, int]:
     return out
 
 
-def roll_images(session: Session) -> list[RollResult]:
+def roll_images(session: Session, *, under: Operation) -> list[RollResult]:
     """Roll every group with members on an older image; journaled as `roll`.
 
-    The caller holds the environment's lock. Raises RollFailed at the first bad batch
-    (the other group is not started then).
+    Runs under the lock the caller's operation holds. Raises RollFailed at the first bad
+    batch (the other group is not started then).
     """
-    from argos_cloud.engine.lock import who_am_i
     from argos_cloud.kinds.auto_scaling_group import GroupOps
 
     todo = pending(session)
     if not todo:
         return []
     targets = _targets(session)
-    journal = session.journal()
-    entry = journal.start("roll", who=who_am_i())
     results: list[RollResult] = []
-    try:
+    with operation(session, "roll", under=under) as op:
+        op.begin()
         for role in ROLES:
             if role not in todo:
                 continue
@@ -194,18 +193,11 @@ def roll_images(session: Session) -> list[RollResult]:
                                 progress=session.on_event)
             results.append(result)
             if not result.ok:
-                journal.finish(entry, "failed", failed_step=result.failed_step,
-                               detail=f"{role} stopped at {result.failed_step}")
                 raise RollFailed(results, f"image roll of {role} stopped at "
                                  f"{result.failed_step}: the old instances keep serving; "
                                  "run commission again to retry")
-    except RollFailed:
-        raise
-    except BaseException:
-        journal.finish(entry, "interrupted", detail="the image roll was cut short")
-        raise
-    replaced = sum(len(b.old) for r in results for b in r.batches)
-    journal.finish(entry, "succeeded", detail=f"{replaced} instance(s) rolled onto new images")
+        replaced = sum(len(b.old) for r in results for b in r.batches)
+        op.finish("succeeded", detail=f"{replaced} instance(s) rolled onto new images")
     return results
 
 
@@ -215,3 +207,8 @@ class RollFailed(OperationFailed):
     def __init__(self, results: list[RollResult], message: str) -> None:
         super().__init__(message)
         self.results = results
+
+    @property
+    def failed_step(self) -> str | None:
+        """The batch that stopped the roll, for the journal."""
+        return next((r.failed_step for r in self.results if r.failed_step), None)

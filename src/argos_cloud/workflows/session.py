@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from argos_cloud.clock import Clock, RealClock
+from argos_cloud.clock import Clock, RealClock, utc_now
 from argos_cloud.config import EnvironmentSpec, load_environment
 from argos_cloud.errors import BadInput
 from argos_cloud.model.names import Scope
@@ -40,6 +41,7 @@ class Session:
     notes: list[str] = field(default_factory=list)
     on_event: Callable[[str, str], None] = lambda step, message: None
     lock_wait: float = 0  # --lock-wait: seconds to wait for a live holder
+    now: Callable[[], datetime] = utc_now  # wall time of lock and journal records
 
     @property
     def scope(self) -> Scope:
@@ -91,18 +93,20 @@ class Session:
         return self.store().get(self.scope.parameter(DEPLOYED_REF))
 
     def lock(self, operation: str) -> EnvironmentLock:
+        """The environment's lock; workflows take it through workflows/operation.py."""
         from argos_cloud.engine.lock import EnvironmentLock, who_am_i
 
         return EnvironmentLock(self.store(), self.scope, who=who_am_i(),
                                operation=operation, wait_seconds=self.lock_wait,
-                               clock=self.clock, heartbeat=True, on_note=self.note)
+                               clock=self.clock, heartbeat=True, on_note=self.note,
+                               now=self.now)
 
-    def journal(self, store: Any = None, scope: Scope | None = None) -> Journal:
-        """The history; each finished entry is also announced (`[notify]`)."""
+    def journal(self, scope: Scope | None = None) -> Journal:
+        """The history (the environment's, or `scope`'s); each finished entry is announced."""
         from argos_cloud.engine.journal import Journal
 
-        return Journal(store if store is not None else self.store(), scope or self.scope,
-                       local_dir=self.state_dir, on_finish=self.announce)
+        return Journal(self.store(), scope or self.scope,
+                       local_dir=self.state_dir, on_finish=self.announce, now=self.now)
 
     def announce(self, entry: JournalEntry) -> None:
         """Notify about an operation that ended; a failure is a warning line, nothing more."""
