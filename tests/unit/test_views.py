@@ -127,3 +127,17 @@ def test_check_and_clean_say_when_there_is_nothing() -> None:
         "no orphans: everything tagged for argos is accounted for"]
     assert clean_result_lines(CleanResult("argos", [], BakeLeftovers(), ["n"])) == [
         "nothing to clean: argos has no image, bake instance or bake security group", "n"]
+
+
+def test_an_emulated_deploy_shows_the_salt_call_and_hides_the_filter_unless_verbose() -> None:
+    from argos_cloud.cli.views.deploy import deploy_lines
+    from argos_cloud.workflows.deploy import BatchOutcome, DeployResult
+
+    sent = "salt -C 'G@roles:app' state.highstate queue=True | python -c 'import json'"
+    result = DeployResult("deploy", "qa", "a" * 40, "main", None, ["app"], "i-m", "k", True,
+                          batches=[BatchOutcome("app", 1, 1, ["i-1"], "emulated")],
+                          commands=[{"command_id": "c-1", "commands": [sent]}])
+    short = [line for line in deploy_lines(result) if line.startswith("  c-1")]
+    assert short == ["  c-1: salt -C 'G@roles:app' state.highstate queue=True | … "
+                     "(-v shows the filter)"]
+    assert f"  c-1: {sent}" in deploy_lines(result, verbose=True)

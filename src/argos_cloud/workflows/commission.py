@@ -145,13 +145,15 @@ def _first_deploy(session: Session, prepared: Prepared, plan: Plan, result: Any,
 
 
 def _configured_commit(session: Session) -> str:
-    """The config's ref as a commit; on the plain emulator, where nothing clones, as given."""
-    from argos_cloud.provision.git import is_commit, resolve_ref
+    """The config's ref as a commit, resolved as deploy resolves it (a local source
+    resolves on the plain emulator too, so commission's first deploy is recorded there)."""
+    from argos_cloud.workflows.deploy import resolve_commit
 
-    ref = session.spec.source.ref
-    if is_commit(ref) or session.emulated:
-        return ref
-    return resolve_ref(session.source_repository(), ref)
+    notes: list[str] = []
+    commit = resolve_commit(session, session.spec.source.ref, notes)
+    for note in notes:
+        session.note(note)
+    return commit
 
 
 def step_graph(plan: Plan) -> StepGraph:

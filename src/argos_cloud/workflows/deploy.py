@@ -226,7 +226,7 @@ def deploy(session: Session, *, ref: str | None, roles: list[str] | None = None,
     notes: list[str] = []
     wanted = check_ref(ref) if ref is not None else check_ref(session.spec.source.ref,
                                                                "source.ref")
-    commit = _resolve(session, wanted, notes, resolve)
+    commit = resolve_commit(session, wanted, notes, resolve)
     return _run(session, command, lambda: (commit, wanted, notes), roles, batch, executor, hook)
 
 
@@ -260,8 +260,9 @@ def history(session: Session, *, limit: int = 20, offline: bool = False) -> list
     return journal.entries_offline(limit) if offline else journal.entries(limit)
 
 
-def _resolve(session: Session, ref: str, notes: list[str],
-             resolve: Callable[[str, str], str]) -> str:
+def resolve_commit(session: Session, ref: str, notes: list[str],
+                   resolve: Callable[[str, str], str] = resolve_ref) -> str:
+    """`ref` as a commit; on the plain emulator an unreachable source keeps it as given."""
     if is_commit(ref):
         return ref.lower()
     try:

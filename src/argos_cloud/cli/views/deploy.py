@@ -12,8 +12,12 @@ if TYPE_CHECKING:
     from argos_cloud.workflows.roll import RollResult
 
 
-def deploy_lines(result: DeployResult) -> list[str]:
-    """Reported as sent, never as applied when emulated."""
+def deploy_lines(result: DeployResult, *, verbose: bool = False) -> list[str]:
+    """Reported as sent, never as applied when emulated.
+
+    Each command sent is shown by its Salt call; the filter it pipes the JSON
+    through (a page of Python) only with -v, and always in the JSON document.
+    """
     from argos_cloud.workflows.deploy import EMULATION
 
     ref = "" if result.ref == result.commit else f" ({result.ref})"
@@ -26,7 +30,8 @@ def deploy_lines(result: DeployResult) -> list[str]:
         out += [f"      {p}" for p in b.problems]
     if result.emulated:
         out.append(EMULATION + ". Sent to the master " + result.master + ":")
-        out += [f"  {c['command_id']}: {c['commands'][-1]}" for c in result.commands]
+        out += [f"  {c['command_id']}: {_sent(c['commands'][-1], verbose)}"
+                for c in result.commands]
     if result.recorded:
         out.append(f"recorded {result.commit} as the deployed commit"
                    + (f" (was {result.previous})" if result.previous else ""))
@@ -36,9 +41,14 @@ def deploy_lines(result: DeployResult) -> list[str]:
     return out
 
 
+def _sent(command: str, verbose: bool) -> str:
+    call, pipe, _ = command.partition(" | ")
+    return command if verbose or not pipe else f"{call} | … (-v shows the filter)"
+
+
 def show_deploy(view: View, result: DeployResult, error: str | None = None) -> None:
     """One result, both ways; a deploy that failed (`error`) is shown the same way."""
-    view.lines(deploy_lines(result))
+    view.lines(deploy_lines(result, verbose=view.verbose))
     view.notes(result.notes)
     view.document(result.to_json() if error is None else {**result.to_json(), "error": error})
 
