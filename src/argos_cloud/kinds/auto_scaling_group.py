@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any
 from argos_cloud.aws.errors import error_code
 from argos_cloud.errors import Refused
 from argos_cloud.kinds import target_group
-from argos_cloud.kinds.base import Context
+from argos_cloud.kinds.base import Context, Teardown, same_address
 from argos_cloud.model.desired import GROUP_ROLES
 from argos_cloud.model.names import TAG_ROLE, Scope
+from argos_cloud.plan.references import Reference
 from argos_cloud.plan.types import Action, Actual, Change, Resource
 
 if TYPE_CHECKING:
@@ -25,6 +26,13 @@ KIND = "auto_scaling_group"
 TEMPLATE_VERSION = "$Default"  # a new template version reaches new instances by itself
 GRACE_PERIOD = 300
 SIZES = ("min_size", "max_size", "desired")
+REFERENCES: tuple[Reference, ...] = (
+    Reference("launch_template", "launch_template_id"),
+    Reference("target_group", "target_group_arns"),
+)
+KEEP_ROLES: frozenset[str] = frozenset()
+TEARDOWN = Teardown(after=("scaling_policy",))
+match = same_address
 
 
 def read(clients: Clients, scope: Scope) -> list[Actual]:

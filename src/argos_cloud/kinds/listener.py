@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from argos_cloud.aws.errors import is_not_found
 from argos_cloud.kinds import load_balancer
-from argos_cloud.kinds.base import Context
+from argos_cloud.kinds.base import Context, Teardown, same_address
 from argos_cloud.kinds.target_group import address_for
 from argos_cloud.model.names import Scope, tag_list
+from argos_cloud.plan.references import Reference
 from argos_cloud.plan.types import Action, Actual, Change, Resource
 
 if TYPE_CHECKING:
@@ -22,6 +23,13 @@ if TYPE_CHECKING:
 
 KIND = "listener"
 MAIN_PORT = 80  # the model's one listener; any other is an extra to delete
+REFERENCES: tuple[Reference, ...] = (
+    Reference("load_balancer", "load_balancer_arn", Action.REPLACE),
+    Reference("target_group", "target_group_arn"),
+)
+KEEP_ROLES: frozenset[str] = frozenset()
+TEARDOWN = Teardown()
+match = same_address
 
 
 def read(clients: Clients, scope: Scope) -> list[Actual]:

@@ -1,27 +1,25 @@
-"""Desired × discovered → Plan. Pure: every kind's `diff` decides, this only matches.
+"""Desired × discovered → Plan. Every kind's declarations decide; this only matches.
 
-What tags find but the model lacks becomes a delete; a second resource at one
-address (an interrupted run's twin) is deleted too. Records kept under the
-environment's parameter path (lock, history, deployed commit) are never planned,
-and old images are left for `clean`.
+Beside discovery (it reads the kinds' declarations; `plan/` stays values and
+pure helpers): each wanted resource is matched to what exists by its kind's
+`match`, diffed by its kind's `diff`, and its `REFERENCES` compared by id
+(plan/references.py). What tags find but the model lacks becomes a delete,
+unless its kind keeps that role (`KEEP_ROLES`: the environment's records,
+images left for `clean`); a second resource at one address (an interrupted
+run's twin) is deleted too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from argos_cloud.discovery import ActualState
 from argos_cloud.kinds import KIND_NAMES, kind_module
 from argos_cloud.plan.cost import CostEstimate, cost_of_actuals, cost_of_resources
 from argos_cloud.plan.details import details
+from argos_cloud.plan.references import Target, drifts, target_in, with_drifts
 from argos_cloud.plan.types import Action, Actual, Change, Plan, Resource
-
-# Kinds and roles that commission never deletes even when the model lacks them.
-KEEP_ROLES = frozenset({"record"})
-KEEP_KINDS = frozenset({"image", "snapshot"})
-# Spec keys that hold another resource's address and that the kind compares by id.
-REFERENCES = {"launch_template": ("image", "security_group")}
 
 
 def build_plan(desired: Iterable[Resource], actual: ActualState, *, project: str,
@@ -31,16 +29,14 @@ def build_plan(desired: Iterable[Resource], actual: ActualState, *, project: str
     wanted: set[str] = set()
     for want in desired:
         wanted.add(want.address)
-        haves = found.get(want.address, [])
-        if want.kind == "image":  # images are matched by name: one per digest
-            haves = [h for h in haves if h.name == want.name]
+        haves = kind_module(want.kind).match(want, found.get(want.address, []))
         if not haves:
             changes.append(Change.create(want))
             continue
-        changes.append(_diff(want, haves[0], changes))
+        changes.append(diff(want, haves[0], target_in(changes)))
         changes += [Change.delete(extra, f"duplicate of {haves[0].id}") for extra in haves[1:]]
     for have in actual.all():
-        if have.address in wanted or have.role in KEEP_ROLES or have.kind in KEEP_KINDS:
+        if have.address in wanted or kept_when_unwanted(have):
             continue
         changes.append(Change.delete(have, "not in the configuration"))
     order = {k: i for i, k in enumerate(KIND_NAMES)}
@@ -50,6 +46,22 @@ def build_plan(desired: Iterable[Resource], actual: ActualState, *, project: str
     ordered = _with_details([*keep, *deletes])
     return Plan(environment=environment, project=project, changes=tuple(ordered),
                 fingerprint=actual.fingerprint, notes=tuple(notes), cost=_cost(ordered))
+
+
+def kept_when_unwanted(have: Actual) -> bool:
+    """Never planned for deletion: what its kind keeps (records, shared images)."""
+    return have.kind in KIND_NAMES and have.role in kind_module(have.kind).KEEP_ROLES
+
+
+def diff(want: Resource, have: Actual, resolve: Callable[[str], Target | None]) -> Change:
+    """The kind's diff, widened by its references compared by the ids they resolve to.
+
+    A reference to something about to be made (a new image bake) changes the
+    dependant; one to something unchanged is compared by its existing id.
+    """
+    module = kind_module(want.kind)
+    return with_drifts(module.diff(want, have),
+                       drifts(want, have, module.REFERENCES, resolve))
 
 
 def _with_details(changes: list[Change]) -> list[Change]:
@@ -75,29 +87,3 @@ def _cost(changes: list[Change]) -> CostEstimate:
                                               if c.after is not None
                                               and c.action is not Action.DELETE)
     return CostEstimate(before, after, tuple(sorted({*unpriced_before, *unpriced_after})))
-
-
-def _diff(want: Resource, have: Actual, earlier: list[Change]) -> Change:
-    """The kind's diff, with references resolved to the ids they will have.
-
-    A reference to something about to be made (a new image bake) changes the
-    dependant; one to something unchanged is compared by its existing id.
-    """
-    keys = REFERENCES.get(want.kind, ())
-    if not keys:
-        change: Change = kind_module(want.kind).diff(want, have)
-        return change
-    by_address = {c.address: c for c in earlier}
-    resolved = dict(want.spec)
-    for key in keys:
-        target = by_address.get(str(want.spec.get(key)))
-        if target is None:
-            continue
-        if target.action in (Action.CREATE, Action.REPLACE):
-            return Change.update(want, have, f"its {key} ({target.address}) will be "
-                                 f"{'made' if target.action is Action.CREATE else 'replaced'}: "
-                                 "new version", (key,))
-        if target.before is not None:
-            resolved[key] = target.before.id
-    diffed: Change = kind_module(want.kind).diff(replace(want, spec=resolved), have)
-    return replace(diffed, after=want)  # execution resolves addresses itself
