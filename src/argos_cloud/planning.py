@@ -76,7 +76,8 @@ def _with_details(changes: list[Change]) -> list[Change]:
             return f"(new) {target.name}"
         return target.before.id if target.before is not None else value
 
-    return [replace(c, details=details(c, resolve)) for c in changes]
+    return [replace(c, details=details(c, kind_module(c.kind).SHOWN, resolve))
+            for c in changes]
 
 
 def _cost(changes: list[Change]) -> CostEstimate:

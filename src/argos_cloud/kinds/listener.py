@@ -15,6 +15,7 @@ from argos_cloud.kinds import load_balancer
 from argos_cloud.kinds.base import Context, Teardown, same_address
 from argos_cloud.kinds.target_group import address_for
 from argos_cloud.model.names import Scope, tag_list
+from argos_cloud.plan.details import Shown
 from argos_cloud.plan.references import Reference
 from argos_cloud.plan.types import Action, Actual, Change, Resource
 
@@ -28,6 +29,7 @@ REFERENCES: tuple[Reference, ...] = (
     Reference("target_group", "target_group_arn"),
 )
 KEEP_ROLES: frozenset[str] = frozenset()
+SHOWN: tuple[Shown, ...] = (Shown("port", "port"), Shown("protocol", "protocol"))
 TEARDOWN = Teardown()
 match = same_address
 
