@@ -16,7 +16,7 @@ from dataclasses import replace
 
 from argos_cloud.discovery import ActualState
 from argos_cloud.kinds import KIND_NAMES, kind_module
-from argos_cloud.plan.cost import CostEstimate, cost_of_actuals, cost_of_resources
+from argos_cloud.plan.cost import CostEstimate, Priced, cost_of_actuals, cost_of_resources
 from argos_cloud.plan.details import details
 from argos_cloud.plan.references import Target, drifts, target_in, with_drifts
 from argos_cloud.plan.types import Action, Actual, Change, Plan, Resource
@@ -64,6 +64,11 @@ def diff(want: Resource, have: Actual, resolve: Callable[[str], Target | None]) 
                        drifts(want, have, module.REFERENCES, resolve))
 
 
+def priced(kind: str) -> Priced:
+    """How a kind is priced, by its declaration (plan/cost.py sums)."""
+    return kind_module(kind).PRICED if kind in KIND_NAMES else Priced()
+
+
 def _with_details(changes: list[Change]) -> list[Change]:
     """Each change with its reviewable attributes; references shown as what they become."""
     by_address = {c.address: c for c in changes if c.action is not Action.DELETE}
@@ -82,9 +87,9 @@ def _with_details(changes: list[Change]) -> list[Change]:
 
 def _cost(changes: list[Change]) -> CostEstimate:
     """Hourly before (what exists) and after (what the configuration asks for)."""
-    before, unpriced_before = cost_of_actuals(c.before for c in changes
-                                              if c.before is not None)
-    after, unpriced_after = cost_of_resources(c.after for c in changes
-                                              if c.after is not None
-                                              and c.action is not Action.DELETE)
+    before, unpriced_before = cost_of_actuals((c.before for c in changes
+                                               if c.before is not None), priced)
+    after, unpriced_after = cost_of_resources((c.after for c in changes
+                                               if c.after is not None
+                                               and c.action is not Action.DELETE), priced)
     return CostEstimate(before, after, tuple(sorted({*unpriced_before, *unpriced_after})))

@@ -16,6 +16,7 @@ from argos_cloud.kinds import target_group
 from argos_cloud.kinds.base import Context, Teardown, same_address
 from argos_cloud.model.desired import GROUP_ROLES
 from argos_cloud.model.names import TAG_ROLE, Scope
+from argos_cloud.plan.cost import Priced
 from argos_cloud.plan.details import Shown
 from argos_cloud.plan.references import Reference
 from argos_cloud.plan.types import Action, Actual, Change, Resource
@@ -34,6 +35,7 @@ REFERENCES: tuple[Reference, ...] = (
 KEEP_ROLES: frozenset[str] = frozenset()
 SHOWN: tuple[Shown, ...] = (Shown("min_size", "min_size"), Shown("max_size", "max_size"),
                            Shown("desired", "desired"))
+PRICED = Priced(group=True)
 TEARDOWN = Teardown(after=("scaling_policy",))
 match = same_address
 

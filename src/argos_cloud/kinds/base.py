@@ -11,8 +11,8 @@ Besides, each module declares what the planner and the teardown read, so no
 kind is named outside `kinds/`: `REFERENCES` (spec keys holding another
 resource's address, compared by id), `match(want, haves)` (which existing
 resource a wanted one is), `KEEP_ROLES` (roles commission never deletes when
-the model lacks them), `SHOWN` (what a reviewer sees of a change) and `TEARDOWN`
-(what must be deleted first). `KindModule` is
+the model lacks them), `SHOWN` (what a reviewer sees of a change), `PRICED`
+(what it costs) and `TEARDOWN` (what must be deleted first). `KindModule` is
 that shape; `kinds.kind_module` returns it, so mypy checks every module.
 """
 
@@ -29,6 +29,7 @@ from argos_cloud.clock import Clock
 from argos_cloud.config import EnvironmentSpec
 from argos_cloud.model.facts import Facts
 from argos_cloud.model.names import Scope
+from argos_cloud.plan.cost import Priced
 from argos_cloud.plan.details import Shown
 from argos_cloud.plan.references import Reference
 from argos_cloud.plan.types import Actual, Change, Resource
@@ -135,6 +136,8 @@ class KindModule(Protocol):
     def KEEP_ROLES(self) -> frozenset[str]: ...
     @property
     def SHOWN(self) -> tuple[Shown, ...]: ...
+    @property
+    def PRICED(self) -> Priced: ...
     @property
     def TEARDOWN(self) -> Teardown: ...
 

@@ -15,6 +15,7 @@ from argos_cloud.aws.errors import error_code
 from argos_cloud.errors import AwsError
 from argos_cloud.kinds.base import Context, Teardown, same_address
 from argos_cloud.model.names import TAG_ROLE, Scope, tag_dict, tag_list
+from argos_cloud.plan.cost import Priced
 from argos_cloud.plan.details import Shown
 from argos_cloud.plan.references import Reference
 from argos_cloud.plan.types import Action, Actual, Change, Resource
@@ -29,6 +30,7 @@ NO_TAGS = frozenset({"NoSuchTagSet", "NoSuchBucket"})
 REFERENCES: tuple[Reference, ...] = ()
 KEEP_ROLES: frozenset[str] = frozenset()
 SHOWN: tuple[Shown, ...] = ()
+PRICED = Priced()
 TEARDOWN = Teardown(after=("bundle",), last=True)  # holds the bundles
 match = same_address
 

@@ -14,6 +14,7 @@ from argos_cloud.errors import OperationFailed
 from argos_cloud.kinds.base import Context, Teardown, same_address
 from argos_cloud.kinds.bucket import put_bundle
 from argos_cloud.model.names import Scope
+from argos_cloud.plan.cost import Priced
 from argos_cloud.plan.details import Shown
 from argos_cloud.plan.references import Reference
 from argos_cloud.plan.types import Actual, Change, Resource
@@ -26,6 +27,7 @@ UNKNOWN = "(known after apply)"
 REFERENCES: tuple[Reference, ...] = (Reference("bucket", "bucket"),)
 KEEP_ROLES: frozenset[str] = frozenset()
 SHOWN: tuple[Shown, ...] = ()
+PRICED = Priced()
 TEARDOWN = Teardown(last=True)  # the master reads it until the end
 match = same_address
 

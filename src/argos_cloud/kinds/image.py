@@ -20,6 +20,7 @@ from argos_cloud.clock import Clock
 from argos_cloud.errors import OperationFailed
 from argos_cloud.kinds.base import Context, Teardown
 from argos_cloud.model.names import IMAGE_ROLE, TAG_BAKE, TAG_ROLE, Scope, tag_dict
+from argos_cloud.plan.cost import Priced
 from argos_cloud.plan.details import Shown
 from argos_cloud.plan.references import Reference
 from argos_cloud.plan.types import Actual, Change, Resource
@@ -31,6 +32,7 @@ KIND = "image"
 REFERENCES: tuple[Reference, ...] = ()
 KEEP_ROLES: frozenset[str] = frozenset({IMAGE_ROLE})  # old bakes stay for `clean`
 SHOWN: tuple[Shown, ...] = (Shown("base_ami"), Shown("instance_type"))
+PRICED = Priced()
 TEARDOWN = Teardown(after=("auto_scaling_group", "launch_template"))
 
 

@@ -21,6 +21,7 @@ from argos_cloud.kinds.base import (
 )
 from argos_cloud.kinds.instance_profile import retry_iam_propagation
 from argos_cloud.model.names import IMAGE_ROLE, TAG_ROLE, Scope, tag_dict, tag_specifications
+from argos_cloud.plan.cost import Priced
 from argos_cloud.plan.details import Shown
 from argos_cloud.plan.references import Reference
 from argos_cloud.plan.types import Action, Actual, Change, Resource
@@ -41,6 +42,7 @@ REFERENCES: tuple[Reference, ...] = (Reference("security_group", "security_group
 KEEP_ROLES: frozenset[str] = frozenset()
 SHOWN: tuple[Shown, ...] = (Shown("instance_type", "instance_type"), Shown("image_id", "image_id"),
                            Shown("volume_size"), Shown("user_data_digest", "user_data_digest"))
+PRICED = Priced(instance=True)
 TEARDOWN = Teardown(snapshot_roles=("database",))  # the final snapshot first
 match = same_address
 

@@ -14,6 +14,7 @@ from argos_cloud.aws.errors import error_code, ignoring
 from argos_cloud.kinds.base import Context, Teardown, same_address
 from argos_cloud.kinds.iam_role import iam_path
 from argos_cloud.model.names import TAG_ROLE, Scope, tag_dict, tag_list
+from argos_cloud.plan.cost import Priced
 from argos_cloud.plan.details import Shown
 from argos_cloud.plan.references import Reference
 from argos_cloud.plan.types import Action, Actual, Change, Resource
@@ -30,6 +31,7 @@ T = TypeVar("T")
 REFERENCES: tuple[Reference, ...] = (Reference("role", "roles"),)
 KEEP_ROLES: frozenset[str] = frozenset()
 SHOWN: tuple[Shown, ...] = ()
+PRICED = Priced()
 TEARDOWN = Teardown(after=("instance", "launch_template", "auto_scaling_group"))
 match = same_address
 

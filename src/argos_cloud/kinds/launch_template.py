@@ -16,6 +16,7 @@ from argos_cloud.kinds.base import Context, Teardown, client_token, same_address
 from argos_cloud.kinds.instance import root_device
 from argos_cloud.model.desired import digest
 from argos_cloud.model.names import TAG_ROLE, Scope, tag_dict, tag_list, tag_specifications
+from argos_cloud.plan.cost import Priced
 from argos_cloud.plan.details import Shown
 from argos_cloud.plan.references import Reference
 from argos_cloud.plan.types import Action, Actual, Change, Resource
@@ -37,6 +38,7 @@ SHOWN: tuple[Shown, ...] = (Shown("instance_type", "instance_type"), Shown("imag
                            Shown("volume_size", "volume_size"),
                            Shown("user_data_digest", "user_data_digest"),
                            Shown("key_name", "key_name"))
+PRICED = Priced(names_type=True)
 TEARDOWN = Teardown(after=("auto_scaling_group",))
 match = same_address
 

@@ -15,6 +15,7 @@ from argos_cloud.kinds import load_balancer
 from argos_cloud.kinds.base import Context, Teardown, same_address
 from argos_cloud.kinds.target_group import address_for
 from argos_cloud.model.names import Scope, tag_list
+from argos_cloud.plan.cost import Priced
 from argos_cloud.plan.details import Shown
 from argos_cloud.plan.references import Reference
 from argos_cloud.plan.types import Action, Actual, Change, Resource
@@ -30,6 +31,7 @@ REFERENCES: tuple[Reference, ...] = (
 )
 KEEP_ROLES: frozenset[str] = frozenset()
 SHOWN: tuple[Shown, ...] = (Shown("port", "port"), Shown("protocol", "protocol"))
+PRICED = Priced()
 TEARDOWN = Teardown()
 match = same_address
 

@@ -14,6 +14,7 @@ from argos_cloud.errors import Refused
 from argos_cloud.kinds.base import Context, Teardown, same_address
 from argos_cloud.kinds.target_group import name_prefix, owned_tags
 from argos_cloud.model.names import TAG_ROLE, Scope, tag_list
+from argos_cloud.plan.cost import ALB_HOURLY_USD, Priced
 from argos_cloud.plan.details import Shown
 from argos_cloud.plan.references import Reference
 from argos_cloud.plan.types import Action, Actual, Change, Resource
@@ -26,6 +27,7 @@ REPLACE_ON = ("scheme",)  # ELBv2 cannot change it
 REFERENCES: tuple[Reference, ...] = (Reference("security_group", "security_groups"),)
 KEEP_ROLES: frozenset[str] = frozenset()
 SHOWN: tuple[Shown, ...] = (Shown("scheme", "scheme"),)
+PRICED = Priced(hourly=ALB_HOURLY_USD)
 TEARDOWN = Teardown(after=("listener",))
 match = same_address
 

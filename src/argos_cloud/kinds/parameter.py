@@ -19,6 +19,7 @@ from argos_cloud.aws.errors import error_code
 from argos_cloud.errors import AwsError, BadInput
 from argos_cloud.kinds.base import Context, Teardown, same_address
 from argos_cloud.model.names import Scope, tag_list
+from argos_cloud.plan.cost import Priced
 from argos_cloud.plan.details import Shown
 from argos_cloud.plan.references import Reference
 from argos_cloud.plan.types import Action, Actual, Change, Resource
@@ -33,6 +34,7 @@ GONE = "ParameterNotFound"
 REFERENCES: tuple[Reference, ...] = ()
 KEEP_ROLES: frozenset[str] = frozenset({RECORD_ROLE})  # the lock, history and deploy records
 SHOWN: tuple[Shown, ...] = ()
+PRICED = Priced()
 TEARDOWN = Teardown(last=True)  # secrets: a failed teardown still needs them
 match = same_address
 

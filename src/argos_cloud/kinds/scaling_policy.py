@@ -13,6 +13,7 @@ from argos_cloud.aws.errors import error_code, is_not_found
 from argos_cloud.kinds import auto_scaling_group
 from argos_cloud.kinds.base import Context, Teardown, same_address
 from argos_cloud.model.names import Scope
+from argos_cloud.plan.cost import Priced
 from argos_cloud.plan.details import Shown
 from argos_cloud.plan.references import Reference
 from argos_cloud.plan.types import Action, Actual, Change, Resource
@@ -26,6 +27,7 @@ METRIC = "ASGAverageCPUUtilization"
 REFERENCES: tuple[Reference, ...] = (Reference("auto_scaling_group", "group_name", Action.REPLACE),)
 KEEP_ROLES: frozenset[str] = frozenset()
 SHOWN: tuple[Shown, ...] = (Shown("cpu_target", "cpu_target"),)
+PRICED = Priced()
 TEARDOWN = Teardown()
 match = same_address
 

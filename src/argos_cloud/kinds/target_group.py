@@ -10,6 +10,7 @@ from argos_cloud.errors import Refused
 from argos_cloud.kinds.base import Context, Teardown, same_address
 from argos_cloud.model.desired import GROUP_ROLES
 from argos_cloud.model.names import TAG_ROLE, Scope, tag_dict, tag_list
+from argos_cloud.plan.cost import Priced
 from argos_cloud.plan.details import Shown
 from argos_cloud.plan.references import Reference
 from argos_cloud.plan.types import Action, Actual, Change, Resource
@@ -25,6 +26,7 @@ REFERENCES: tuple[Reference, ...] = ()
 KEEP_ROLES: frozenset[str] = frozenset()
 SHOWN: tuple[Shown, ...] = (Shown("port", "port"), Shown("protocol", "protocol"),
                            Shown("health_path", "health_path"))
+PRICED = Priced()
 TEARDOWN = Teardown(after=("listener", "load_balancer", "auto_scaling_group"))
 match = same_address
 
