@@ -149,9 +149,10 @@ class KindModule(Protocol):
 
 
 def same_address(want: Resource, haves: Sequence[Actual]) -> list[Actual]:
-    """The usual match: whatever discovery found at the wanted address, oldest rule first.
+    """The usual match: whatever discovery found at the wanted address, in its order.
 
-    More than one is an interrupted run's twin, which the plan deletes.
+    More than one means an interrupted run's twin: the plan keeps the first and
+    deletes the rest.
     """
     return list(haves)
 
@@ -160,8 +161,7 @@ def client_token(scope: Scope, address: str, body: Any) -> str:
     """Deterministic: a retried create of the same thing is the same request to AWS,
     so a retry makes no twin (64 characters: the shortest limit, EC2's)."""
     text = json.dumps({"scope": [scope.project, scope.environment], "address": address,
-                       "body": body},
-                      sort_keys=True, default=str)
+                       "body": body}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:64]
 
 
