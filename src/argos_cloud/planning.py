@@ -33,8 +33,10 @@ def build_plan(desired: Iterable[Resource], actual: ActualState, *, project: str
         if not haves:
             changes.append(Change.create(want))
             continue
-        changes.append(diff(want, haves[0], target_in(changes)))
+        changes.append(kind_module(want.kind).diff(want, haves[0]))
         changes += [Change.delete(extra, f"duplicate of {haves[0].id}") for extra in haves[1:]]
+    resolve = target_in(changes)  # every kind has spoken: references, in any order
+    changes = [_with_references(c, resolve) for c in changes]
     for have in actual.all():
         if have.address in wanted or kept_when_unwanted(have):
             continue
@@ -67,6 +69,13 @@ def diff(want: Resource, have: Actual, resolve: Callable[[str], Target | None]) 
 def priced(kind: str) -> Priced:
     """How a kind is priced, by its declaration (plan/cost.py sums)."""
     return kind_module(kind).PRICED if kind in KIND_NAMES else Priced()
+
+
+def _with_references(change: Change, resolve: Callable[[str], Target | None]) -> Change:
+    if change.after is None or change.before is None:
+        return change
+    references = kind_module(change.kind).REFERENCES
+    return with_drifts(change, drifts(change.after, change.before, references, resolve))
 
 
 def _with_details(changes: list[Change]) -> list[Change]:

@@ -114,3 +114,10 @@ def test_no_kind_is_named_in_plan_the_planner_or_the_teardown_graph() -> None:
     sources["teardown_graph"] = inspect.getsource(teardown_graph)
     named = {where: _literals(text) & set(KIND_NAMES) for where, text in sources.items()}
     assert {where: kinds for where, kinds in named.items() if kinds} == {}
+
+
+def test_references_are_resolved_whatever_the_order_of_the_desired_resources() -> None:
+    lb = change_of([BALANCER, group("lb")], {"security_group": [found_group("lb", "sg-lb")],
+                                             "load_balancer": [balancer_found(["sg-hand"])]},
+                   "load_balancer.app")
+    assert lb.action is Action.UPDATE and lb.fields == ("security_group",)
