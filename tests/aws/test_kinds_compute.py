@@ -13,7 +13,7 @@ from argos_cloud.clock import FakeClock
 from argos_cloud.config import EnvironmentSpec
 from argos_cloud.errors import OperationFailed
 from argos_cloud.kinds import instance, volume
-from argos_cloud.kinds.base import Context, Outputs
+from argos_cloud.kinds.base import Context, Outputs, client_token
 from argos_cloud.model.desired import desired_resources
 from argos_cloud.model.facts import Facts
 from argos_cloud.model.names import (
@@ -137,10 +137,10 @@ def test_run_instances_request_requires_imdsv2_and_tags_everything(world: World)
 
 def test_client_token_is_stable_and_follows_the_spec(world: World) -> None:
     want = world.want["instance.broker"]
-    token = instance.client_token(world.scope, want)
-    assert token == instance.client_token(world.scope, want) and len(token) <= 64
+    token = client_token(world.scope, want.address, want.spec)
+    assert token == client_token(world.scope, want.address, want.spec) and len(token) <= 64
     other = dataclasses.replace(want, spec={**want.spec, "instance_type": "t3.large"})
-    assert instance.client_token(world.scope, other) != token
+    assert client_token(world.scope, other.address, other.spec) != token
 
 
 # --- instances ---

@@ -5,8 +5,8 @@ from __future__ import annotations
 from argos_cloud.cli.views.graph import to_dot, to_mermaid
 from argos_cloud.discovery import ActualState
 from argos_cloud.engine.journal import JournalEntry
-from argos_cloud.plan.build import build_plan
 from argos_cloud.plan.types import Action, Actual, Detail, Resource
+from argos_cloud.planning import build_plan
 from argos_cloud.workflows.graph import graph_of
 from argos_cloud.workflows.notify import message
 from argos_cloud.workflows.status import NO_COMMIT, OLDER_IMAGE, OTHER_COMMIT, instance_flags

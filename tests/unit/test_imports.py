@@ -25,19 +25,6 @@ import argos_cloud
 PACKAGE = Path(argos_cloud.__file__).resolve().parent
 ROOT = "argos_cloud"
 
-# Temporary: edges other changes of issue 12 remove. When a change lands, delete its
-# lines; once this is empty, delete it and `_without_known`. (importer, imported prefix)
-KNOWN: frozenset[tuple[str, str]] = frozenset({
-    # build_plan moves up beside discovery (the kinds change): plan/ is values again.
-    ("argos_cloud.plan.build", "argos_cloud.discovery"),
-    ("argos_cloud.plan.build", "argos_cloud.kinds"),
-    # kinds/image.py is handed a typed bake callable instead of importing
-    # provision/bake.py and provision/remote.py (the kinds change).
-    ("argos_cloud.kinds.image", "argos_cloud.provision"),
-    # `confirm` gets its own module and the importlib delegation goes (the CLI change).
-    ("argos_cloud.cli.deploy_commands", "argos_cloud.cli.program"),
-})
-
 # What each lower unit may import besides itself: the layers of DESIGN.md §4, lowest
 # first. Units above these (discovery, provision, sandbox, workflows, cli, and wherever
 # build_plan lands) are held by the cycle tests and the rules after this table.
@@ -125,12 +112,6 @@ def third_party(graph_modules: Iterable[str]) -> dict[str, set[str]]:
             for name in graph_modules}
 
 
-def _without_known(graph: Mapping[str, set[str]]) -> dict[str, set[str]]:
-    return {name: {t for t in targets
-                   if not any(name == a and (t == b or t.startswith(b + ".")) for a, b in KNOWN)}
-            for name, targets in graph.items()}
-
-
 def unit(module: str) -> str:
     parts = module.split(".")
     return parts[1] if len(parts) > 1 else ROOT
@@ -184,7 +165,7 @@ def explain(graph: Mapping[str, set[str]], group: list[str]) -> str:
 
 @pytest.fixture(scope="module")
 def graph() -> dict[str, set[str]]:
-    return _without_known(file_graph())
+    return file_graph()
 
 
 def test_no_file_imports_itself_back(graph: dict[str, set[str]]) -> None:

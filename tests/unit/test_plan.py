@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from argos_cloud.discovery import ActualState
-from argos_cloud.plan.build import build_plan
 from argos_cloud.plan.types import Action, Actual, Resource
+from argos_cloud.planning import build_plan
 
 RULES = [{"protocol": "tcp", "from": 80, "to": 80, "source": "sg:lb"}]
 

@@ -6,12 +6,22 @@ paginated describe), `parse(raw) -> Actual` (AWS spelling → ours, only
 there), `diff(want, have) -> Change` (pure), `*_request(...)` builders
 (pure), `apply(ctx, change) -> str` (create/update/replace; returns the id),
 `delete(ctx, have) -> None` (gone counts as done).
+
+Besides, each module declares what the planner and the teardown read, so no
+kind is named outside `kinds/`: `REFERENCES` (spec keys holding another
+resource's address, compared by id), `match(want, haves)` (which existing
+resource a wanted one is), `KEEP_ROLES` (roles commission never deletes when
+the model lacks them), `SHOWN` (what a reviewer sees of a change), `PRICED`
+(what it costs) and `TEARDOWN` (what must be deleted first). `KindModule` is
+that shape; `kinds.kind_module` returns it, so mypy checks every module.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -19,6 +29,9 @@ from argos_cloud.clock import Clock
 from argos_cloud.config import EnvironmentSpec
 from argos_cloud.model.facts import Facts
 from argos_cloud.model.names import Scope
+from argos_cloud.plan.cost import Priced
+from argos_cloud.plan.details import Shown
+from argos_cloud.plan.references import Reference
 from argos_cloud.plan.types import Actual, Change, Resource
 
 if TYPE_CHECKING:
@@ -71,9 +84,11 @@ class Context:
     progress: Callable[[str, str], None] = lambda step, message: None
     notes: list[str] = field(default_factory=list)
     timeout: float = 1800.0
-    # Things steps build from the run's own results (e.g. the Salt bundle, which
-    # needs the database's address): name → callable(ctx) or value.
-    artifacts: dict[str, Any] = field(default_factory=dict)
+    # What steps build from the run's own results, injected by the workflow so
+    # kinds never import provision/: the Salt bundle (it needs the database's
+    # address) and the image bake (it needs a remote executor and the state tree).
+    bundle_builder: BundleBuilder | None = None
+    bake: Bake | None = None
 
     @property
     def emulated(self) -> bool:
@@ -85,13 +100,69 @@ class Context:
             self.notes.append(text)
 
 
+# (ctx) → (bundle body, its digest, the commit its pillar names)
+BundleBuilder = Callable[[Context], tuple[bytes, str, str]]
+# (ctx, wanted image) → the baked image's id
+Bake = Callable[[Context, Resource], str]
+
+
+@dataclass(frozen=True)
+class Teardown:
+    """What a kind's resources must be deleted after (moto does not check this; AWS does).
+
+    `after`: kinds whose resources go first. `last`: after everything not last
+    (secrets and records, which a failed teardown still needs). `unlink_after`:
+    the kind's resources reference each other, so one step cuts those references
+    first, once these kinds are gone. `snapshot_roles`: resources of these roles
+    wait for the final snapshot; `snapshotted`: this kind's resources of those
+    roles are what the final snapshot copies.
+    """
+
+    after: tuple[str, ...] = ()
+    last: bool = False
+    unlink_after: tuple[str, ...] | None = None
+    snapshot_roles: tuple[str, ...] = ()
+    snapshotted: bool = False
+
+
 class KindModule(Protocol):
-    KIND: str
+    """The shape of every module in `kinds/` (checked by mypy in `kinds/__init__.py`)."""
+
+    @property
+    def KIND(self) -> str: ...
+    @property
+    def REFERENCES(self) -> tuple[Reference, ...]: ...
+    @property
+    def KEEP_ROLES(self) -> frozenset[str]: ...
+    @property
+    def SHOWN(self) -> tuple[Shown, ...]: ...
+    @property
+    def PRICED(self) -> Priced: ...
+    @property
+    def TEARDOWN(self) -> Teardown: ...
 
     def read(self, clients: Clients, scope: Scope) -> list[Actual]: ...
+    def match(self, want: Resource, haves: Sequence[Actual]) -> list[Actual]: ...
     def diff(self, want: Resource, have: Actual) -> Change: ...
     def apply(self, ctx: Context, change: Change) -> str: ...
     def delete(self, ctx: Context, have: Actual) -> None: ...
+
+
+def same_address(want: Resource, haves: Sequence[Actual]) -> list[Actual]:
+    """The usual match: whatever discovery found at the wanted address, in its order.
+
+    More than one means an interrupted run's twin: the plan keeps the first and
+    deletes the rest.
+    """
+    return list(haves)
+
+
+def client_token(scope: Scope, address: str, body: Any) -> str:
+    """Deterministic: a retried create of the same thing is the same request to AWS,
+    so a retry makes no twin (64 characters: the shortest limit, EC2's)."""
+    text = json.dumps({"scope": [scope.project, scope.environment], "address": address,
+                       "body": body}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:64]
 
 
 def first_difference(want: Mapping[str, Any], have: Mapping[str, Any],

@@ -10,9 +10,13 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from argos_cloud.aws.errors import tolerate
-from argos_cloud.kinds.base import Context
+from argos_cloud.errors import OperationFailed
+from argos_cloud.kinds.base import Context, Teardown, same_address
 from argos_cloud.kinds.bucket import put_bundle
 from argos_cloud.model.names import Scope
+from argos_cloud.plan.cost import Priced
+from argos_cloud.plan.details import Shown
+from argos_cloud.plan.references import Reference
 from argos_cloud.plan.types import Actual, Change, Resource
 
 if TYPE_CHECKING:
@@ -20,6 +24,12 @@ if TYPE_CHECKING:
 
 KIND = "bundle"
 UNKNOWN = "(known after apply)"
+REFERENCES: tuple[Reference, ...] = (Reference("bucket", "bucket"),)
+KEEP_ROLES: frozenset[str] = frozenset()
+SHOWN: tuple[Shown, ...] = ()
+PRICED = Priced()
+TEARDOWN = Teardown(last=True)  # the master reads it until the end
+match = same_address
 
 
 def read(clients: Clients, scope: Scope) -> list[Actual]:
@@ -50,8 +60,9 @@ def diff(want: Resource, have: Actual) -> Change:
 
 def apply(ctx: Context, change: Change) -> str:
     """Build (addresses now known), upload, then point the parameter at it."""
-    build = ctx.artifacts["bundle"]
-    body, digest, commit = build(ctx)
+    if ctx.bundle_builder is None:
+        raise OperationFailed(f"{change.address}: no bundle builder was given to this run")
+    body, digest, commit = ctx.bundle_builder(ctx)
     return publish(ctx.clients, ctx.scope, ctx.outputs.id("bucket.shared"), body, digest,
                    commit)
 

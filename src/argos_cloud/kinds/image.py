@@ -2,7 +2,11 @@
 
 The digest hashes (base AMI, image states), so a change to either bakes a new
 image; older images stay until `clean` (or `decommission --delete-image`)
-removes them. Creating one is the bake in `provision/bake.py`.
+removes them. Creating one is the bake, which the workflow injects (`Context.bake`):
+kinds never import `provision/`.
+
+One rule says which existing image a wanted one is (`match`): the planner, the
+commission's outputs and its lost-answer check all use it.
 """
 
 from __future__ import annotations
@@ -13,15 +17,23 @@ from typing import TYPE_CHECKING, Any
 
 from argos_cloud.aws.errors import unless_gone
 from argos_cloud.clock import Clock
-from argos_cloud.kinds.base import Context
+from argos_cloud.errors import OperationFailed
+from argos_cloud.kinds.base import Context, Teardown
 from argos_cloud.model.names import IMAGE_ROLE, TAG_BAKE, TAG_ROLE, Scope, tag_dict
+from argos_cloud.plan.cost import Priced
+from argos_cloud.plan.details import Shown
+from argos_cloud.plan.references import Reference
 from argos_cloud.plan.types import Actual, Change, Resource
 
 if TYPE_CHECKING:
     from argos_cloud.aws.session import Clients
-    from argos_cloud.provision.remote import RemoteExecutor
 
 KIND = "image"
+REFERENCES: tuple[Reference, ...] = ()
+KEEP_ROLES: frozenset[str] = frozenset({IMAGE_ROLE})  # old bakes stay for `clean`
+SHOWN: tuple[Shown, ...] = (Shown("base_ami"), Shown("instance_type"))
+PRICED = Priced()
+TEARDOWN = Teardown(after=("auto_scaling_group", "launch_template"))
 
 
 def shared_scope(scope: Scope) -> Scope:
@@ -61,12 +73,13 @@ def is_wanted(want: Resource, have: Actual) -> bool:
     return digest == want.spec["digest"] if digest else have.name == want.name
 
 
-def match(want: Resource, haves: Sequence[Actual]) -> Actual | None:
-    """Of the project's images, the one `want` is about (several digests coexist)."""
+def match(want: Resource, haves: Sequence[Actual]) -> list[Actual]:
+    """Of the project's images, the one `want` is about, available first; never a twin
+    to delete (several digests coexist until `clean`)."""
     wanted = [h for h in haves if is_wanted(want, h)]
     available = [h for h in wanted if h.attrs.get("state") == "available"]
     best = available or wanted
-    return best[0] if best else None
+    return best[:1]
 
 
 def diff(want: Resource, have: Actual) -> Change:
@@ -79,19 +92,13 @@ def diff(want: Resource, have: Actual) -> Change:
                          f"({have.name} stays until clean)")
 
 
-def apply(ctx: Context, change: Change, executor: RemoteExecutor | None = None,
-          image_tree: bytes | None = None) -> str:
-    """Bake. The executor and state tree come as arguments, else from the context's
-    artifacts (`executor`, `image_tree`), else SSM and no tree."""
-    from argos_cloud.provision.bake import bake_image
-    from argos_cloud.provision.remote import SsmExecutor
-
+def apply(ctx: Context, change: Change) -> str:
+    """Bake, by the bake the workflow put in the context."""
     want = change.after
     assert want is not None
-    executor = (executor or ctx.artifacts.get("executor")
-                or SsmExecutor(ctx.clients, ctx.clock))
-    tree = image_tree if image_tree is not None else ctx.artifacts.get("image_tree")
-    image_id = bake_image(ctx, want, executor, tree)
+    if ctx.bake is None:
+        raise OperationFailed(f"{change.address}: no image bake was given to this run")
+    image_id = ctx.bake(ctx, want)
     ctx.outputs.set(change.address, image_id, name=want.name, digest=want.spec["digest"])
     return image_id
 

@@ -7,14 +7,18 @@ its digest rides on a tag set at launch.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from argos_cloud.aws.errors import tolerate
 from argos_cloud.errors import OperationFailed
-from argos_cloud.kinds.base import Context, first_difference
+from argos_cloud.kinds.base import (
+    Context,
+    Teardown,
+    client_token,
+    first_difference,
+    same_address,
+)
 from argos_cloud.kinds.instance_profile import retry_iam_propagation
 from argos_cloud.model.desired import DATA_DEVICE
 from argos_cloud.model.names import (
@@ -25,6 +29,9 @@ from argos_cloud.model.names import (
     tag_dict,
     tag_specifications,
 )
+from argos_cloud.plan.cost import Priced
+from argos_cloud.plan.details import Shown
+from argos_cloud.plan.references import Reference
 from argos_cloud.plan.types import Action, Actual, Change, Resource
 
 if TYPE_CHECKING:
@@ -37,6 +44,13 @@ LIVE_STATES = ("pending", "running", "stopping", "stopped")
 REPLACE_ON = ("instance_type", "image_id", "user_data_digest")  # need a new instance
 DEFAULT_ROOT_DEVICE = "/dev/xvda"
 IMDSV2 = {"HttpTokens": "required", "HttpEndpoint": "enabled"}  # every launch: tokens only
+REFERENCES: tuple[Reference, ...] = (Reference("security_group", "security_groups"),)
+KEEP_ROLES: frozenset[str] = frozenset()
+SHOWN: tuple[Shown, ...] = (Shown("instance_type", "instance_type"), Shown("image_id", "image_id"),
+                           Shown("volume_size"), Shown("user_data_digest", "user_data_digest"))
+PRICED = Priced(instance=True)
+TEARDOWN = Teardown(snapshot_roles=("database",))  # the final snapshot first
+match = same_address
 
 
 def read(clients: Clients, scope: Scope) -> list[Actual]:
@@ -99,13 +113,6 @@ def diff(want: Resource, have: Actual) -> Change:
     if want.spec.get("data_volume") and not have.attrs.get("data_volume"):
         return Change.update(want, have, "data volume not attached", ("data_volume",))
     return Change.noop(want, have, "instance runs with the wanted type, image and user data")
-
-
-def client_token(scope: Scope, want: Resource, salt: str = "") -> str:
-    """Deterministic: a retried launch of the same spec is the same launch on AWS."""
-    body = json.dumps({"scope": scope.name(want.role), "address": want.address,
-                       "spec": dict(want.spec), "salt": salt}, sort_keys=True, default=str)
-    return hashlib.sha256(body.encode()).hexdigest()[:64]
 
 
 def profile_reference(ident: str) -> dict[str, str]:
@@ -196,7 +203,13 @@ def apply(ctx: Context, change: Change) -> str:
     want = change.after
     assert want is not None
     if change.action is Action.UPDATE and change.before is not None:
-        _attach_data_volume(ctx, want, change.before.id)
+        group = ctx.outputs.id(str(want.spec["security_group"]))
+        if change.before.attrs.get("security_groups") != [group]:  # swapped by hand
+            ctx.progress(change.address, f"putting back security group {group}")
+            ctx.clients.ec2.modify_instance_attribute(InstanceId=change.before.id,
+                                                      Groups=[group])
+        if want.spec.get("data_volume"):
+            _attach_data_volume(ctx, want, change.before.id)
         return change.before.id
     if change.action is Action.REPLACE and change.before is not None:
         if change.before.attrs.get("data_volume"):
@@ -211,14 +224,15 @@ def _launch(ctx: Context, want: Resource, address: str) -> str:
     request = run_instances_request(
         want, ctx.scope, security_group_id=ctx.outputs.id(want.spec["security_group"]),
         instance_profile=ctx.outputs.id(want.spec["instance_profile"]),
-        token=client_token(ctx.scope, want),
+        token=client_token(ctx.scope, want.address, want.spec),
         root_device=root_device(ctx.clients, want.spec["image_id"]))
     reply = retry_iam_propagation(lambda: ec2.run_instances(**request), ctx,
                                   f"launch {address}")
     instance = reply["Instances"][0]
     if _state(instance) in ("shutting-down", "terminated"):
         # AWS answered the token with an instance terminated since: launch anew.
-        request["ClientToken"] = client_token(ctx.scope, want, salt=instance["InstanceId"])
+        request["ClientToken"] = client_token(ctx.scope, want.address,
+                                              {**want.spec, "salt": instance["InstanceId"]})
         reply = retry_iam_propagation(lambda: ec2.run_instances(**request), ctx,
                                   f"launch {address}")
         instance = reply["Instances"][0]

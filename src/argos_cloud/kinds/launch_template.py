@@ -7,15 +7,13 @@ launches `$Default`, so new instances pick it up without touching the group.
 from __future__ import annotations
 
 import base64
-import hashlib
-import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from argos_cloud.aws.errors import tolerate
 from argos_cloud.errors import Refused
-from argos_cloud.kinds.base import Context
-from argos_cloud.kinds.instance import IMDSV2
+from argos_cloud.kinds.base import Context, Teardown, client_token, same_address
+from argos_cloud.kinds.instance import IMDSV2, root_device
 from argos_cloud.model.desired import digest
 from argos_cloud.model.names import (
     TAG_ROLE,
@@ -25,15 +23,30 @@ from argos_cloud.model.names import (
     tag_list,
     tag_specifications,
 )
+from argos_cloud.plan.cost import Priced
+from argos_cloud.plan.details import Shown
+from argos_cloud.plan.references import Reference
 from argos_cloud.plan.types import Action, Actual, Change, Resource
 
 if TYPE_CHECKING:
     from argos_cloud.aws.session import Clients
 
 KIND = "launch_template"
-DEFAULT_ROOT_DEVICE = "/dev/xvda"
-# Compared as they are; references (image, security group) only once resolved to ids.
+# Compared by diff; the references (image, security group, profile) by the planner's ids.
 PLAIN_FIELDS = ("instance_type", "user_data_digest", "volume_size", "key_name")
+REFERENCES: tuple[Reference, ...] = (
+    Reference("image", "image_id"),
+    Reference("security_group", "security_groups"),
+    Reference("instance_profile", "instance_profile"),
+)
+KEEP_ROLES: frozenset[str] = frozenset()
+SHOWN: tuple[Shown, ...] = (Shown("instance_type", "instance_type"), Shown("image", "image_id"),
+                           Shown("volume_size", "volume_size"),
+                           Shown("user_data_digest", "user_data_digest"),
+                           Shown("key_name", "key_name"))
+PRICED = Priced(names_type=True)
+TEARDOWN = Teardown(after=("auto_scaling_group",))
+match = same_address
 
 
 def read(clients: Clients, scope: Scope) -> list[Actual]:
@@ -87,32 +100,15 @@ def parse(raw: Mapping[str, Any], data: Mapping[str, Any]) -> Actual:
                    "latest_version": raw.get("LatestVersionNumber")})
 
 
-def _resolved(value: object, prefix: str) -> bool:
-    """A spec reference the planner already turned into an id (else: not comparable)."""
-    return isinstance(value, str) and value.startswith(prefix)
-
-
 def diff(want: Resource, have: Actual) -> Change:
     spec, attrs = want.spec, have.attrs
     changed = [k for k in PLAIN_FIELDS if k in attrs and spec.get(k) != attrs[k]]
-    if _resolved(spec["image"], "ami-") and spec["image"] != attrs.get("image_id"):
-        changed.append("image")
-    if (_resolved(spec["security_group"], "sg-")
-            and [spec["security_group"]] != attrs.get("security_groups")):
-        changed.append("security_group")
     if attrs.get("http_tokens") not in (None, "required"):
         changed.append("metadata_options")
     if changed:
         return Change.update(want, have, f"{', '.join(changed)} changed: new version",
                              tuple(changed))
     return Change.noop(want, have, "default version matches")
-
-
-def client_token(scope: Scope, address: str, body: Mapping[str, Any]) -> str:
-    """Deterministic: a retried create of the same thing is the same request to AWS."""
-    text = json.dumps([scope.project, scope.environment, address, body], sort_keys=True,
-                      default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def template_data(want: Resource, scope: Scope, *, image_id: str, security_group: str,
@@ -152,17 +148,9 @@ def version_request(want: Resource, scope: Scope, template_id: str,
 
 
 def _root_device(ctx: Context, image_id: str) -> str:
-    """The image's root device name (Amazon Linux /dev/xvda, Ubuntu /dev/sda1)."""
+    """The image's root device name: known from this run's bake, else asked of EC2."""
     known = ctx.outputs.attr("image.image", "root_device_name")
-    if known:
-        return str(known)
-    unknown = tolerate("InvalidAMIID.NotFound", "InvalidAMIID.Unavailable")
-    with unknown:
-        images = ctx.clients.ec2.describe_images(ImageIds=[image_id])["Images"]
-    if unknown:
-        images = []
-    return str(images[0].get("RootDeviceName", DEFAULT_ROOT_DEVICE)) if images \
-        else DEFAULT_ROOT_DEVICE
+    return str(known) if known else root_device(ctx.clients, image_id)
 
 
 def apply(ctx: Context, change: Change) -> str:

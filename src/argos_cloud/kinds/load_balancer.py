@@ -11,9 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from argos_cloud.aws.errors import tolerate
 from argos_cloud.errors import Refused
-from argos_cloud.kinds.base import Context
+from argos_cloud.kinds.base import Context, Teardown, same_address
 from argos_cloud.kinds.target_group import name_prefix, owned_tags
 from argos_cloud.model.names import TAG_ROLE, Scope, tag_list
+from argos_cloud.plan.cost import ALB_HOURLY_USD, Priced
+from argos_cloud.plan.details import Shown
+from argos_cloud.plan.references import Reference
 from argos_cloud.plan.types import Action, Actual, Change, Resource
 
 if TYPE_CHECKING:
@@ -21,6 +24,12 @@ if TYPE_CHECKING:
 
 KIND = "load_balancer"
 REPLACE_ON = ("scheme",)  # ELBv2 cannot change it
+REFERENCES: tuple[Reference, ...] = (Reference("security_group", "security_groups"),)
+KEEP_ROLES: frozenset[str] = frozenset()
+SHOWN: tuple[Shown, ...] = (Shown("scheme", "scheme"),)
+PRICED = Priced(hourly=ALB_HOURLY_USD)
+TEARDOWN = Teardown(after=("listener",))
+match = same_address
 
 
 def read(clients: Clients, scope: Scope) -> list[Actual]:
@@ -48,14 +57,9 @@ def diff(want: Resource, have: Actual) -> Change:
     changed = tuple(k for k in REPLACE_ON if want.spec[k] != have.attrs.get(k))
     if changed:
         return Change.replace(want, have, f"{' and '.join(changed)} changed", changed)
-    fields = []
-    group = want.spec["security_group"]
-    if str(group).startswith("sg-") and [group] != have.attrs.get("security_groups"):
-        fields.append("security_group")  # compared once the planner resolved the id
+    # its security group is a reference: the planner compares it by id
     if sorted(want.spec["subnets"]) != have.attrs.get("subnets"):
-        fields.append("subnets")
-    if fields:
-        return Change.update(want, have, f"{' and '.join(fields)} changed", tuple(fields))
+        return Change.update(want, have, "subnets changed", ("subnets",))
     return Change.noop(want, have, "load balancer exists with the wanted scheme and subnets")
 
 

@@ -11,9 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from argos_cloud.aws.errors import tolerate
 from argos_cloud.kinds import auto_scaling_group
-from argos_cloud.kinds.base import Context
+from argos_cloud.kinds.base import Context, Teardown, same_address
 from argos_cloud.model.names import Scope
-from argos_cloud.plan.types import Actual, Change, Resource
+from argos_cloud.plan.cost import Priced
+from argos_cloud.plan.details import Shown
+from argos_cloud.plan.references import Reference
+from argos_cloud.plan.types import Action, Actual, Change, Resource
 
 if TYPE_CHECKING:
     from argos_cloud.aws.session import Clients
@@ -21,6 +24,12 @@ if TYPE_CHECKING:
 KIND = "scaling_policy"
 POLICY_TYPE = "TargetTrackingScaling"
 METRIC = "ASGAverageCPUUtilization"
+REFERENCES: tuple[Reference, ...] = (Reference("auto_scaling_group", "group_name", Action.REPLACE),)
+KEEP_ROLES: frozenset[str] = frozenset()
+SHOWN: tuple[Shown, ...] = (Shown("cpu_target", "cpu_target"),)
+PRICED = Priced()
+TEARDOWN = Teardown()
+match = same_address
 
 
 def read(clients: Clients, scope: Scope) -> list[Actual]:

@@ -7,16 +7,17 @@ and says why. Root volumes carry role tags too, so ours are told apart by the
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from argos_cloud.aws.errors import tolerate
 from argos_cloud.clock import utc_stamp
 from argos_cloud.errors import BadInput, OperationFailed
-from argos_cloud.kinds.base import Context
+from argos_cloud.kinds.base import Context, Teardown, client_token, same_address
 from argos_cloud.model.names import TAG_ROLE, Scope, tag_dict, tag_specifications
+from argos_cloud.plan.cost import Priced
+from argos_cloud.plan.details import Shown
+from argos_cloud.plan.references import Reference
 from argos_cloud.plan.types import Action, Actual, Change, Resource
 
 if TYPE_CHECKING:
@@ -26,6 +27,13 @@ KIND = "volume"
 TAG_VOLUME = "argos-cloud:volume"
 TAG_FINAL_SNAPSHOT = "argos-cloud:final-snapshot"
 GONE_STATES = ("deleting", "deleted")
+REFERENCES: tuple[Reference, ...] = ()
+KEEP_ROLES: frozenset[str] = frozenset()
+SHOWN: tuple[Shown, ...] = (Shown("size", "size"), Shown("type", "type"), Shown("zone", "zone"),
+                           Shown("snapshot_id"))
+PRICED = Priced(volume=True)
+TEARDOWN = Teardown(after=("instance",), snapshot_roles=("database",), snapshotted=True)
+match = same_address
 
 
 def read(clients: Clients, scope: Scope) -> list[Actual]:
@@ -67,12 +75,6 @@ def diff(want: Resource, have: Actual) -> Change:
 
 def volume_tags(scope: Scope, want: Resource) -> dict[str, str]:
     return scope.tags(want.role, Name=want.name, **{TAG_VOLUME: want.key or "data"})
-
-
-def client_token(scope: Scope, want: Resource, salt: str = "") -> str:
-    body = json.dumps({"scope": scope.name(want.role), "address": want.address,
-                       "spec": dict(want.spec), "salt": salt}, sort_keys=True, default=str)
-    return hashlib.sha256(body.encode()).hexdigest()[:64]
 
 
 def create_volume_request(want: Resource, scope: Scope, token: str) -> dict[str, Any]:
@@ -119,11 +121,11 @@ def apply(ctx: Context, change: Change) -> str:
     if change.action is Action.REPLACE:
         raise OperationFailed(f"{change.address}: a data volume is never replaced "
                               "automatically; snapshot and delete it by hand")
-    reply = ec2.create_volume(**create_volume_request(want, ctx.scope,
-                                                      client_token(ctx.scope, want)))
+    token = client_token(ctx.scope, want.address, want.spec)
+    reply = ec2.create_volume(**create_volume_request(want, ctx.scope, token))
     if reply.get("State") in GONE_STATES:  # the token named a volume deleted since
-        reply = ec2.create_volume(**create_volume_request(
-            want, ctx.scope, client_token(ctx.scope, want, salt=reply["VolumeId"])))
+        token = client_token(ctx.scope, want.address, {**want.spec, "salt": reply["VolumeId"]})
+        reply = ec2.create_volume(**create_volume_request(want, ctx.scope, token))
     volume_id = str(reply["VolumeId"])
     ctx.progress(change.address, f"waiting for {volume_id} to be available")
     wait_for(lambda: _describe(ctx, volume_id), lambda v: _state(v) in ("available", "in-use"),

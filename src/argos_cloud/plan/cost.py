@@ -6,7 +6,8 @@ table does not know is named, never guessed. Pure: no AWS call.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from argos_cloud.plan.types import Actual, Resource
@@ -40,38 +41,57 @@ class _Sum:
             self.total += float(str(size)) * GP3_GB_MONTH_USD / HOURS_A_MONTH
 
 
-def cost_of_actuals(items: Iterable[Actual]) -> tuple[float, list[str]]:
+@dataclass(frozen=True)
+class Priced:
+    """What makes a kind's resources cost (each kind declares its `PRICED`).
+
+    `hourly`: a fixed price each (a load balancer). `instance`: one instance of its
+    `instance_type`. `group`: as many instances as it runs (or wants: `desired`),
+    of the type its role's template names (`names_type`). `volume`: GiB in `size`.
+    """
+
+    hourly: float = 0.0
+    instance: bool = False
+    group: bool = False
+    names_type: bool = False
+    volume: bool = False
+
+
+PricedBy = Callable[[str], Priced]  # kind → how it is priced
+
+
+def cost_of_actuals(items: Iterable[Actual], priced: PricedBy) -> tuple[float, list[str]]:
     """What exists costs: instances, group members, load balancers, data volumes."""
     items = list(items)
     s = _Sum()
     template_types = {a.role: a.attrs.get("instance_type") for a in items
-                      if a.kind == "launch_template"}
+                      if priced(a.kind).names_type}
     for a in items:
-        if a.kind == "instance":
+        p = priced(a.kind)
+        s.total += p.hourly
+        if p.instance:
             s.instances(a.attrs.get("instance_type"))
-        elif a.kind == "auto_scaling_group":
+        if p.group:
             count = len(a.attrs.get("instances") or []) or int(a.attrs.get("desired") or 0)
             s.instances(a.attrs.get("instance_type") or template_types.get(a.role), count)
-        elif a.kind == "load_balancer":
-            s.total += ALB_HOURLY_USD
-        elif a.kind == "volume":
+        if p.volume:
             s.volume(a.attrs.get("size"))
     return s.total, sorted(s.unpriced)
 
 
-def cost_of_resources(items: Iterable[Resource]) -> tuple[float, list[str]]:
+def cost_of_resources(items: Iterable[Resource], priced: PricedBy) -> tuple[float, list[str]]:
     """What the configuration asks for costs: the same sums from desired specs."""
     items = list(items)
     s = _Sum()
     template_types: Mapping[str, Any] = {r.role: r.spec.get("instance_type") for r in items
-                                         if r.kind == "launch_template"}
+                                         if priced(r.kind).names_type}
     for r in items:
-        if r.kind == "instance":
+        p = priced(r.kind)
+        s.total += p.hourly
+        if p.instance:
             s.instances(r.spec.get("instance_type"))
-        elif r.kind == "auto_scaling_group":
+        if p.group:
             s.instances(template_types.get(r.role), int(r.spec.get("desired") or 0))
-        elif r.kind == "load_balancer":
-            s.total += ALB_HOURLY_USD
-        elif r.kind == "volume":
+        if p.volume:
             s.volume(r.spec.get("size"))
     return s.total, sorted(s.unpriced)

@@ -1,33 +1,31 @@
 """What a reviewer needs to see of each change: the attributes that matter, old → new.
 
-Pure: reads a change's desired spec and discovered attributes. A reference to
-another resource (`image.image`) is shown as what it will be (`resolve`).
+Pure: reads a change's desired spec and discovered attributes, and what its kind
+declares worth showing (`SHOWN`). A reference to another resource (`image.image`)
+is shown as what it will be (`resolve`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from argos_cloud.plan.types import Action, Change, Detail
 
-# kind → (spec key, attrs key) pairs worth showing; the attrs key may be absent.
-SHOWN: dict[str, tuple[tuple[str, str], ...]] = {
-    "instance": (("instance_type", "instance_type"), ("image_id", "image_id"),
-                 ("volume_size", ""), ("user_data_digest", "user_data_digest")),
-    "launch_template": (("instance_type", "instance_type"), ("image", "image_id"),
-                        ("volume_size", "volume_size"), ("user_data_digest", "user_data_digest"),
-                        ("key_name", "key_name")),
-    "auto_scaling_group": (("min_size", "min_size"), ("max_size", "max_size"),
-                           ("desired", "desired")),
-    "volume": (("size", "size"), ("type", "type"), ("zone", "zone"), ("snapshot_id", "")),
-    "target_group": (("port", "port"), ("protocol", "protocol"),
-                     ("health_path", "health_path")),
-    "load_balancer": (("scheme", "scheme"),),
-    "listener": (("port", "port"), ("protocol", "protocol")),
-    "scaling_policy": (("cpu_target", "cpu_target"),),
-    "image": (("base_ami", ""), ("instance_type", "")),
-}
+
+@dataclass(frozen=True)
+class Shown:
+    """One attribute a kind shows its reviewers (each kind's `SHOWN` declares them).
+
+    `key` is the spec key, `attr` the discovered attribute to compare (empty when
+    what exists does not say); `rules` marks a list of ingress rules, shown one
+    line per rule added or removed.
+    """
+
+    key: str
+    attr: str = ""
+    rules: bool = False
 
 
 def rule_text(rule: Mapping[str, object]) -> str:
@@ -41,22 +39,19 @@ def _rules(items: Sequence[Mapping[str, object]] | None) -> set[str]:
     return {rule_text(r) for r in items or []}
 
 
-def details(change: Change, resolve: Callable[[Any], Any] = lambda v: v) -> tuple[Detail, ...]:
+def details(change: Change, shown: Sequence[Shown],
+            resolve: Callable[[Any], Any] = lambda v: v) -> tuple[Detail, ...]:
     """Create: the values made; update/replace: what changes, old → new; delete: nothing."""
     if change.action is Action.DELETE or change.after is None:
         return ()
     spec = change.after.spec
     have = change.before.attrs if change.before is not None else {}
     out: list[Detail] = []
-    if change.kind == "security_group":
-        wanted = _rules(spec.get("ingress"))
-        if change.action is Action.CREATE:
-            return tuple(Detail("ingress", None, r) for r in sorted(wanted))
-        had = _rules(have.get("ingress"))
-        out += [Detail("ingress", None, r) for r in sorted(wanted - had)]
-        out += [Detail("ingress", r, None) for r in sorted(had - wanted)]
-        return tuple(out)
-    for key, attr in SHOWN.get(change.kind, ()):
+    for item in shown:
+        if item.rules:
+            out += _rule_details(change, spec.get(item.key), have.get(item.attr), item.key)
+            continue
+        key, attr = item.key, item.attr
         if key not in spec or spec[key] in (None, ""):
             continue
         new = resolve(spec[key])
@@ -69,3 +64,13 @@ def details(change: Change, resolve: Callable[[Any], Any] = lambda v: v) -> tupl
             elif key in change.fields and old is None:
                 out.append(Detail(key, "?", new))
     return tuple(out)
+
+
+def _rule_details(change: Change, wanted_rules: Any, had_rules: Any,
+                  key: str) -> list[Detail]:
+    wanted = _rules(wanted_rules)
+    if change.action is Action.CREATE:
+        return [Detail(key, None, r) for r in sorted(wanted)]
+    had = _rules(had_rules)
+    return ([Detail(key, None, r) for r in sorted(wanted - had)]
+            + [Detail(key, r, None) for r in sorted(had - wanted)])

@@ -21,8 +21,8 @@ from argos_cloud.kinds.base import Context, Outputs
 from argos_cloud.kinds.bundle import UNKNOWN
 from argos_cloud.model.desired import bucket_name, desired_resources
 from argos_cloud.model.facts import Facts
-from argos_cloud.plan.build import build_plan
-from argos_cloud.plan.types import Action, Change, Plan
+from argos_cloud.plan.types import Action, Change, Plan, Resource
+from argos_cloud.planning import build_plan
 from argos_cloud.workflows.bundles import build_bundle, state_tree
 from argos_cloud.workflows.operation import Operation, operation
 from argos_cloud.workflows.roll import RollFailed, RollResult, pending, roll_images
@@ -167,9 +167,9 @@ def make_context(session: Session, prepared: Prepared, *, executor: Any = None) 
     for have in prepared.actual.all():
         if outputs.get(have.address) is None:
             outputs.set(have.address, have.id, **dict(have.attrs))
-    # the image is matched by name: seed the wanted one, not an older bake
+    # what the plan matched wins over the first found (the wanted image, not an older bake)
     for change in prepared.plan.changes:
-        if change.kind == "image" and change.before is not None:
+        if change.before is not None and change.action is not Action.DELETE:
             outputs.set(change.address, change.before.id, **dict(change.before.attrs))
     if executor is None:
         from argos_cloud.provision.remote import SsmExecutor
@@ -186,9 +186,14 @@ def make_context(session: Session, prepared: Prepared, *, executor: Any = None) 
                                     addresses)
         return body, digest, prepared.commit
 
-    ctx.artifacts.update(bundle=bundle_builder, executor=executor,
-                         image_tree=image_tree_bundle(prepared.tree,
-                                                      session.spec.source.system_packages))
+    image_tree = image_tree_bundle(prepared.tree, session.spec.source.system_packages)
+
+    def bake(ctx: Context, want: Resource) -> str:
+        from argos_cloud.provision.bake import bake_image
+
+        return bake_image(ctx, want, executor, image_tree)
+
+    ctx.bundle_builder, ctx.bake = bundle_builder, bake
     return ctx
 
 
@@ -273,9 +278,8 @@ def _apply(ctx: Context, change: Change) -> str:
 
 def _rediff(session: Session, ctx: Context, change: Change) -> Change | None:
     """The change still needed for `change.address` now, or None when nothing is left."""
-    from dataclasses import replace as replaced
-
-    from argos_cloud.plan.build import REFERENCES
+    from argos_cloud.plan.references import target_ids
+    from argos_cloud.planning import diff
 
     found = discover(session.clients, session.scope, [change.kind]).by_address()
     haves = found.get(change.address, [])
@@ -285,18 +289,11 @@ def _rediff(session: Session, ctx: Context, change: Change) -> Change | None:
         return None if gone else change
     want = change.after
     assert want is not None
-    if change.kind == "image":
-        haves = [h for h in haves if h.name == want.name]
+    haves = kind_module(want.kind).match(want, haves)
     if not haves:
         return Change.create(want)
     have = haves[0]
-    resolved = dict(want.spec)
-    for key in REFERENCES.get(want.kind, ()):  # addresses → the ids this run has
-        ident = ctx.outputs.get(str(want.spec.get(key)))
-        if ident is not None:
-            resolved[key] = ident
-    fresh: Change = replaced(kind_module(want.kind).diff(replaced(want, spec=resolved), have),
-                     after=want)
+    fresh = diff(want, have, target_ids(ctx.outputs.get))  # addresses → this run's ids
     if fresh.action is Action.NOOP:
         ctx.outputs.set(change.address, have.id, **dict(have.attrs))
         adopt = getattr(kind_module(want.kind), "adopt", None)  # what the create did besides

@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 
 SNAPSHOT_STEP = "snapshot.database"
 REVOKE_STEP = "revoke.security_groups"
-LAST_KINDS = frozenset({"parameter", "bundle", "bucket"})  # secrets and records go last
 ENVIRONMENT_KINDS = tuple(k for k in KIND_NAMES if k != "image")  # the image is shared
 LOCK_LEAF = "lock"
 HISTORY_PREFIX = "history/"
@@ -64,61 +63,42 @@ def step_names(actuals: Iterable[Actual]) -> dict[str, Actual]:
     return {(a.address if counts[a.address] == 1 else f"{a.address}#{a.id}"): a for a in items}
 
 
-def _has_database_volume(actuals: Iterable[Actual]) -> bool:
-    return any(a.kind == "volume" and a.role == "database" for a in actuals)
-
-
 def teardown_graph(actuals: Iterable[Actual], *, final_snapshot: bool = False) -> StepGraph:
     """Pure: each step needs first the steps whose resources hold on to its resource.
 
-    Edges are deletion order (no reversal needed): e.g. a security group's step needs
-    the revoke step, which needs every instance, group and load balancer gone.
+    The order is each kind's `TEARDOWN` declaration (kinds/base.py). Edges are
+    deletion order (no reversal needed): e.g. a security group's step needs the
+    revoke step, which needs every instance, group and load balancer gone.
     """
     steps = step_names(actuals)
     of: dict[str, set[str]] = defaultdict(set)
     for step, a in steps.items():
         of[a.kind].add(step)
+    rules = {kind: kind_module(kind).TEARDOWN for kind in of}
 
-    def kinds(*names: str) -> set[str]:
+    def kinds(names: Iterable[str]) -> set[str]:
         return set().union(*(of[n] for n in names))
 
     deps: dict[str, set[str]] = {step: set() for step in steps}
-    snapshot = final_snapshot and _has_database_volume(steps.values())
+    snapshot = final_snapshot and any(rules[a.kind].snapshotted
+                                      and a.role in rules[a.kind].snapshot_roles
+                                      for a in steps.values())
     if snapshot:
         deps[SNAPSHOT_STEP] = set()
-    if of["security_group"]:
-        deps[REVOKE_STEP] = kinds("auto_scaling_group", "load_balancer", "listener", "instance")
-    compute = kinds("instance", "launch_template", "auto_scaling_group")
+    unlinks = [rule.unlink_after for rule in rules.values() if rule.unlink_after is not None]
+    if unlinks:
+        deps[REVOKE_STEP] = kinds(k for after in unlinks for k in after)
     for step, a in steps.items():
-        need = deps[step]
-        if a.kind == "auto_scaling_group":
-            need |= of["scaling_policy"]
-        elif a.kind == "load_balancer":
-            need |= of["listener"]
-        elif a.kind == "target_group":
-            need |= kinds("listener", "load_balancer", "auto_scaling_group")
-        elif a.kind == "launch_template":
-            need |= of["auto_scaling_group"]
-        elif a.kind == "instance" and a.role == "database" and snapshot:
-            need.add(SNAPSHOT_STEP)
-        elif a.kind == "volume":
-            need |= of["instance"]
-            if a.role == "database" and snapshot:
-                need.add(SNAPSHOT_STEP)
-        elif a.kind == "security_group":
-            need.add(REVOKE_STEP)
-        elif a.kind in ("key_pair", "instance_profile"):
-            need |= compute
-        elif a.kind == "iam_role":
-            need |= compute | of["instance_profile"]
-        elif a.kind == "image":
-            need |= kinds("auto_scaling_group", "launch_template")
-    early = {s for s in deps if s not in steps or steps[s].kind not in LAST_KINDS}
+        rule = rules[a.kind]
+        deps[step] |= kinds(rule.after)
+        if rule.unlink_after is not None:
+            deps[step].add(REVOKE_STEP)
+        if snapshot and a.role in rule.snapshot_roles:
+            deps[step].add(SNAPSHOT_STEP)
+    early = {s for s in deps if s not in steps or not rules[steps[s].kind].last}
     for step, a in steps.items():
-        if a.kind in LAST_KINDS:
+        if rules[a.kind].last:
             deps[step] |= early
-            if a.kind == "bucket":
-                deps[step] |= of["bundle"]
     return StepGraph.of(deps)
 
 

@@ -14,6 +14,7 @@ from argos_cloud.discovery import discover
 from argos_cloud.kinds import KIND_NAMES
 from argos_cloud.plan.cost import cost_of_actuals
 from argos_cloud.plan.types import Actual
+from argos_cloud.planning import priced
 from argos_cloud.workflows.session import Session
 
 ROLE_ORDER = ("lb", "master", "database", "broker", "app", "worker", "shared", "image", "record")
@@ -160,7 +161,7 @@ def status(session: Session) -> StatusReport:
                           "finished": e.finished, "commit": e.commit,
                           "failed_step": e.failed_step}
     everything = [a for items in by_role.values() for a in items]
-    cost, unpriced = cost_of_actuals(everything)
+    cost, unpriced = cost_of_actuals(everything, priced)
     return StatusReport(environment=session.spec.name, project=session.spec.project,
                         by_role=by_role, deployed_ref=deployed, lock=lock, hourly_usd=cost,
                         unpriced=unpriced, notes=list(session.notes), instances=rows,
