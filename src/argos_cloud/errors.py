@@ -80,13 +80,6 @@ class AwsError(OperationFailed):
         self.operation, self.code = operation, code
 
 
-class NotBuilt(OperationFailed):
-    """A command that exists in the interface but is not implemented yet: never pretend."""
-
-    def __init__(self, command: str) -> None:
-        super().__init__(f"'{command}' is not built yet in this version of argos-cloud")
-
-
 class Interrupted(ArgosError):
     """Ctrl-C: stopped cleanly, resumable."""
 

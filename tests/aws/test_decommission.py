@@ -420,3 +420,17 @@ def test_dependency_violation_on_delete_security_group_is_retried(
     assert faults.injected["DeleteSecurityGroup"] == 2
     assert isinstance(session.clock, FakeClock) and session.clock.slept  # backed off
     assert found(aws, Scope("argos", "qa")) == set()
+
+
+def test_a_snapshot_an_image_still_uses_is_kept_and_not_reported_deleted(aws: Clients) -> None:
+    from argos_cloud.kinds.volume import delete_snapshots
+
+    _, snapshots = make_image(aws)
+    assert snapshots, "moto gives a created image its snapshot"
+    ec2 = aws.ec2
+    loose = ec2.create_snapshot(VolumeId=ec2.create_volume(
+        AvailabilityZone="us-east-1a", Size=1)["VolumeId"])["SnapshotId"]
+    assert delete_snapshots(aws, [snapshots[0], loose, "snap-0123456789abcdef0"]) == [
+        loose, "snap-0123456789abcdef0"]  # gone counts as done; in use does not
+    left = {s["SnapshotId"] for s in ec2.describe_snapshots(OwnerIds=["self"])["Snapshots"]}
+    assert snapshots[0] in left and loose not in left

@@ -70,10 +70,6 @@ def is_client_error(e: BaseException) -> bool:
     return isinstance(e, ClientError)
 
 
-def is_not_found(e: BaseException) -> bool:
-    return _not_found_code(error_code(e))
-
-
 def _not_found_code(code: str) -> bool:
     return code in NOT_FOUND_CODES or code.endswith("NotFound")
 

@@ -213,12 +213,17 @@ def beyond_retention(snapshots: list[dict[str, Any]], keep: int,
 
 
 def delete_snapshots(clients: Clients, snapshot_ids: list[str]) -> list[str]:
-    """Delete each; gone counts as done. Returns the ids deleted."""
+    """Delete each; gone counts as done. Returns the ids deleted.
+
+    One an image still uses (InvalidSnapshot.InUse) is kept, and not counted as deleted.
+    """
     done = []
     for snapshot_id in snapshot_ids:
-        with tolerate("InvalidSnapshot.NotFound", "InvalidSnapshot.InUse"):
+        answer = tolerate("InvalidSnapshot.NotFound", "InvalidSnapshot.InUse")
+        with answer:
             clients.ec2.delete_snapshot(SnapshotId=snapshot_id)
-        done.append(snapshot_id)
+        if answer.caught != "InvalidSnapshot.InUse":
+            done.append(snapshot_id)
     return done
 
 

@@ -1,4 +1,5 @@
-"""The sandbox provider: a moto server on 127.0.0.1 (`server`, `runner`) and test hooks (`faults`).
+"""The sandbox provider: a moto server on 127.0.0.1 (`server`, `runner`) and test hooks (`faults`);
+`hosts/` makes every instance a booted Debian machine on this computer (`--hosts`).
 
 Importing this package loads neither moto nor boto3.
 """
