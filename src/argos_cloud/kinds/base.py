@@ -70,9 +70,24 @@ class Outputs:
             return self._attrs.get(address, {}).get(name, default)
 
 
+class Noting:
+    """`emulated` and `note`, shared by a step's `Context` and a workflow's `Session`."""
+
+    clients: Clients
+    notes: list[str]
+
+    @property
+    def emulated(self) -> bool:
+        return self.clients.emulated
+
+    def note(self, text: str) -> None:
+        """Something the user must know (e.g. what the emulator could not prove)."""
+        if text not in self.notes:
+            self.notes.append(text)
+
 
 @dataclass
-class Context:
+class Context(Noting):
     """Everything a step needs to act; passed in, never global."""
 
     clients: Clients
@@ -89,15 +104,6 @@ class Context:
     # address) and the image bake (it needs a remote executor and the state tree).
     bundle_builder: BundleBuilder | None = None
     bake: Bake | None = None
-
-    @property
-    def emulated(self) -> bool:
-        return self.clients.emulated
-
-    def note(self, text: str) -> None:
-        """Something the user must know (e.g. what the emulator could not prove)."""
-        if text not in self.notes:
-            self.notes.append(text)
 
 
 # (ctx) → (bundle body, its digest, the commit its pillar names)
