@@ -8,12 +8,10 @@ there), `diff(want, have) -> Change` (pure), `*_request(...)` builders
 `delete(ctx, have) -> None` (gone counts as done).
 
 Besides, each module declares what the planner and the teardown read, so no
-kind is named outside `kinds/`: `REFERENCES` (spec keys holding another
-resource's address, compared by id), `match(want, haves)` (which existing
-resource a wanted one is), `KEEP_ROLES` (roles commission never deletes when
-the model lacks them), `SHOWN` (what a reviewer sees of a change), `PRICED`
-(what it costs) and `TEARDOWN` (what must be deleted first). `KindModule` is
-that shape; `kinds.kind_module` returns it, so mypy checks every module.
+kind is named outside `kinds/`: `match(want, haves)` (which existing resource
+a wanted one is) and `DECLARED` (a `Declared`, stating only what differs from
+the defaults). `KindModule` is that shape; `kinds.kind_module` returns it, so
+mypy checks every module.
 """
 
 from __future__ import annotations
@@ -131,21 +129,30 @@ class Teardown:
     snapshotted: bool = False
 
 
+@dataclass(frozen=True)
+class Declared:
+    """What the planner and the teardown read of a kind; the defaults suit most kinds.
+
+    `references`: spec keys holding another resource's address, compared by id.
+    `keep_roles`: roles commission never deletes when the model lacks them.
+    `shown`: what a reviewer sees of a change. `priced`: what it costs.
+    `teardown`: what must be deleted first.
+    """
+
+    references: tuple[Reference, ...] = ()
+    keep_roles: frozenset[str] = frozenset()
+    shown: tuple[Shown, ...] = ()
+    priced: Priced = field(default_factory=Priced)
+    teardown: Teardown = field(default_factory=Teardown)
+
+
 class KindModule(Protocol):
     """The shape of every module in `kinds/` (checked by mypy in `kinds/__init__.py`)."""
 
     @property
     def KIND(self) -> str: ...
     @property
-    def REFERENCES(self) -> tuple[Reference, ...]: ...
-    @property
-    def KEEP_ROLES(self) -> frozenset[str]: ...
-    @property
-    def SHOWN(self) -> tuple[Shown, ...]: ...
-    @property
-    def PRICED(self) -> Priced: ...
-    @property
-    def TEARDOWN(self) -> Teardown: ...
+    def DECLARED(self) -> Declared: ...
 
     def read(self, clients: Clients, scope: Scope) -> list[Actual]: ...
     def match(self, want: Resource, haves: Sequence[Actual]) -> list[Actual]: ...

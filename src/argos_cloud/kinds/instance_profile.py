@@ -11,11 +11,9 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from argos_cloud.aws.errors import ignoring, tolerate
-from argos_cloud.kinds.base import Context, Teardown, same_address
+from argos_cloud.kinds.base import Context, Declared, Teardown, same_address
 from argos_cloud.kinds.iam_role import iam_path
 from argos_cloud.model.names import TAG_ROLE, Scope, tag_dict, tag_list
-from argos_cloud.plan.cost import Priced
-from argos_cloud.plan.details import Shown
 from argos_cloud.plan.references import Reference
 from argos_cloud.plan.types import Action, Actual, Change, Resource
 
@@ -28,11 +26,10 @@ GONE = "NoSuchEntity"
 # EC2's answer while a new profile has not reached it yet ("Invalid IAM Instance Profile").
 PROPAGATION_CODES = frozenset({"InvalidParameterValue"})
 T = TypeVar("T")
-REFERENCES: tuple[Reference, ...] = (Reference("role", "roles"),)
-KEEP_ROLES: frozenset[str] = frozenset()
-SHOWN: tuple[Shown, ...] = ()
-PRICED = Priced()
-TEARDOWN = Teardown(after=("instance", "launch_template", "auto_scaling_group"))
+DECLARED = Declared(
+    references=(Reference("role", "roles"),),
+    teardown=Teardown(after=("instance", "launch_template", "auto_scaling_group")),
+)
 match = same_address
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from argos_cloud.aws.errors import tolerate
 from argos_cloud.errors import Refused
-from argos_cloud.kinds.base import Context, Teardown, same_address
+from argos_cloud.kinds.base import Context, Declared, Teardown, same_address
 from argos_cloud.kinds.target_group import name_prefix, owned_tags
 from argos_cloud.model.names import TAG_ROLE, Scope, tag_list
 from argos_cloud.plan.cost import ALB_HOURLY_USD, Priced
@@ -24,11 +24,12 @@ if TYPE_CHECKING:
 
 KIND = "load_balancer"
 REPLACE_ON = ("scheme",)  # ELBv2 cannot change it
-REFERENCES: tuple[Reference, ...] = (Reference("security_group", "security_groups"),)
-KEEP_ROLES: frozenset[str] = frozenset()
-SHOWN: tuple[Shown, ...] = (Shown("scheme", "scheme"),)
-PRICED = Priced(hourly=ALB_HOURLY_USD)
-TEARDOWN = Teardown(after=("listener",))
+DECLARED = Declared(
+    references=(Reference("security_group", "security_groups"),),
+    shown=(Shown("scheme", "scheme"),),
+    priced=Priced(hourly=ALB_HOURLY_USD),
+    teardown=Teardown(after=("listener",)),
+)
 match = same_address
 
 

@@ -7,12 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from argos_cloud.aws.errors import tolerate
 from argos_cloud.errors import Refused
-from argos_cloud.kinds.base import Context, Teardown, same_address
+from argos_cloud.kinds.base import Context, Declared, Teardown, same_address
 from argos_cloud.model.desired import GROUP_ROLES
 from argos_cloud.model.names import TAG_ROLE, Scope, tag_dict, tag_list
-from argos_cloud.plan.cost import Priced
 from argos_cloud.plan.details import Shown
-from argos_cloud.plan.references import Reference
 from argos_cloud.plan.types import Action, Actual, Change, Resource
 
 if TYPE_CHECKING:
@@ -22,12 +20,11 @@ KIND = "target_group"
 REPLACE_ON = ("port", "protocol", "vpc_id")  # ELBv2 cannot change these
 NAME_LIMIT = 32
 TAG_BATCH = 20  # elbv2 describe_tags takes at most 20 ARNs
-REFERENCES: tuple[Reference, ...] = ()
-KEEP_ROLES: frozenset[str] = frozenset()
-SHOWN: tuple[Shown, ...] = (Shown("port", "port"), Shown("protocol", "protocol"),
-                           Shown("health_path", "health_path"))
-PRICED = Priced()
-TEARDOWN = Teardown(after=("listener", "load_balancer", "auto_scaling_group"))
+DECLARED = Declared(
+    shown=(Shown("port", "port"), Shown("protocol", "protocol"),
+           Shown("health_path", "health_path")),
+    teardown=Teardown(after=("listener", "load_balancer", "auto_scaling_group")),
+)
 match = same_address
 
 

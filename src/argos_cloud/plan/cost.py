@@ -43,7 +43,7 @@ class _Sum:
 
 @dataclass(frozen=True)
 class Priced:
-    """What makes a kind's resources cost (each kind declares its `PRICED`).
+    """What makes a kind's resources cost (each kind declares its `priced`).
 
     `hourly`: a fixed price each (a load balancer). `instance`: one instance of its
     `instance_type`. `group`: as many instances as it runs (or wants: `desired`),
