@@ -30,7 +30,7 @@ from argos_cloud.model.names import Scope
 from argos_cloud.plan.cost import Priced
 from argos_cloud.plan.details import Shown
 from argos_cloud.plan.references import Reference
-from argos_cloud.plan.types import Actual, Change, Resource
+from argos_cloud.plan.types import Action, Actual, Change, Resource
 
 if TYPE_CHECKING:
     from argos_cloud.aws.session import Clients
@@ -168,6 +168,13 @@ def same_address(want: Resource, haves: Sequence[Actual]) -> list[Actual]:
     deletes the rest.
     """
     return list(haves)
+
+
+def make_way(ctx: Context, change: Change, delete: Callable[[Context, Actual], None]) -> bool:
+    """Whether `apply` must create: not for an update; a replace deletes the old one first."""
+    if change.action is Action.REPLACE and change.before is not None:
+        delete(ctx, change.before)
+    return change.action is not Action.UPDATE
 
 
 def client_token(scope: Scope, address: str, body: Any) -> str:

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from argos_cloud.aws.errors import tolerate
 from argos_cloud.errors import AwsError
-from argos_cloud.kinds.base import Context, Declared, Teardown, same_address
+from argos_cloud.kinds.base import Context, Declared, Teardown, make_way, same_address
 from argos_cloud.model.names import TAG_ROLE, Scope, tag_dict, tag_list
-from argos_cloud.plan.types import Action, Actual, Change, Resource
+from argos_cloud.plan.types import Actual, Change, Resource
 
 if TYPE_CHECKING:
     from argos_cloud.aws.session import Clients
@@ -92,9 +92,7 @@ def apply(ctx: Context, change: Change) -> str:
     want = change.after
     assert want is not None
     s3 = ctx.clients.s3
-    if change.action is Action.REPLACE and change.before is not None:
-        delete(ctx, change.before)
-    if change.action is not Action.UPDATE:
+    if make_way(ctx, change, delete):
         with tolerate("BucketAlreadyOwnedByYou"):  # a lost answer: adopt it
             s3.create_bucket(**create_request(want.name, ctx.clients.region))
         s3.put_bucket_tagging(Bucket=want.name,

@@ -44,19 +44,25 @@ def owned_tags(clients: Clients, scope: Scope, arns: list[str]) -> dict[str, dic
     return out
 
 
+def owned(clients: Clients, scope: Scope, operation: str,
+          noun: str) -> list[tuple[Mapping[str, Any], dict[str, str]]]:
+    """This scope's `noun`s (any ELBv2 kind: `TargetGroup`, `LoadBalancer`) with their tags:
+    one paginated list (ELBv2 cannot filter by tag), cut by name prefix; tags batched."""
+    prefix = name_prefix(scope)
+    pages = clients.elbv2.get_paginator(operation).paginate()
+    raws = [r for page in pages for r in page[f"{noun}s"] if r[f"{noun}Name"].startswith(prefix)]
+    tags = owned_tags(clients, scope, [r[f"{noun}Arn"] for r in raws])
+    return [(r, tags[r[f"{noun}Arn"]]) for r in raws if r[f"{noun}Arn"] in tags]
+
+
 def _batches(items: list[str], size: int) -> Iterator[list[str]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
 
 
 def read(clients: Clients, scope: Scope) -> list[Actual]:
-    """One paginated list (ELBv2 cannot filter by tag), cut by name prefix; tags batched."""
-    pages = clients.elbv2.get_paginator("describe_target_groups").paginate()
-    prefix = name_prefix(scope)
-    raws = [g for page in pages for g in page["TargetGroups"]
-            if g["TargetGroupName"].startswith(prefix)]
-    tags = owned_tags(clients, scope, [g["TargetGroupArn"] for g in raws])
-    return [parse(g, tags[g["TargetGroupArn"]]) for g in raws if g["TargetGroupArn"] in tags]
+    return [parse(g, tags) for g, tags in owned(clients, scope, "describe_target_groups",
+                                                "TargetGroup")]
 
 
 def parse(raw: Mapping[str, Any], tags: Mapping[str, str]) -> Actual:
