@@ -2,9 +2,9 @@
 
 Beside discovery (it reads the kinds' declarations; `plan/` stays values and
 pure helpers): each wanted resource is matched to what exists by its kind's
-`match`, diffed by its kind's `diff`, and its `REFERENCES` compared by id
+`match`, diffed by its kind's `diff`, and its declared `references` compared by id
 (plan/references.py). What tags find but the model lacks becomes a delete,
-unless its kind keeps that role (`KEEP_ROLES`: the environment's records,
+unless its kind keeps that role (`keep_roles`: the environment's records,
 images left for `clean`); a second resource at one address (an interrupted
 run's twin) is deleted too.
 """
@@ -52,7 +52,7 @@ def build_plan(desired: Iterable[Resource], actual: ActualState, *, project: str
 
 def kept_when_unwanted(have: Actual) -> bool:
     """Never planned for deletion: what its kind keeps (records, shared images)."""
-    return have.kind in KIND_NAMES and have.role in kind_module(have.kind).KEEP_ROLES
+    return have.kind in KIND_NAMES and have.role in kind_module(have.kind).DECLARED.keep_roles
 
 
 def diff(want: Resource, have: Actual, resolve: Callable[[str], Target | None]) -> Change:
@@ -63,18 +63,18 @@ def diff(want: Resource, have: Actual, resolve: Callable[[str], Target | None]) 
     """
     module = kind_module(want.kind)
     return with_drifts(module.diff(want, have),
-                       drifts(want, have, module.REFERENCES, resolve))
+                       drifts(want, have, module.DECLARED.references, resolve))
 
 
 def priced(kind: str) -> Priced:
     """How a kind is priced, by its declaration (plan/cost.py sums)."""
-    return kind_module(kind).PRICED if kind in KIND_NAMES else Priced()
+    return kind_module(kind).DECLARED.priced if kind in KIND_NAMES else Priced()
 
 
 def _with_references(change: Change, resolve: Callable[[str], Target | None]) -> Change:
     if change.after is None or change.before is None:
         return change
-    references = kind_module(change.kind).REFERENCES
+    references = kind_module(change.kind).DECLARED.references
     return with_drifts(change, drifts(change.after, change.before, references, resolve))
 
 
@@ -90,7 +90,7 @@ def _with_details(changes: list[Change]) -> list[Change]:
             return f"(new) {target.name}"
         return target.before.id if target.before is not None else value
 
-    return [replace(c, details=details(c, kind_module(c.kind).SHOWN, resolve))
+    return [replace(c, details=details(c, kind_module(c.kind).DECLARED.shown, resolve))
             for c in changes]
 
 

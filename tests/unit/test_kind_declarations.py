@@ -74,7 +74,7 @@ def test_a_reference_that_belongs_to_its_target_is_replaced_with_it() -> None:
         "port": 80, "protocol": "HTTP", "target_group": "target_group.app",
         "target_group_arn": "arn:tg", "load_balancer": "load_balancer.app",
         "load_balancer_arn": "arn:other-lb"})
-    found = drifts(want, have, kind_module("listener").REFERENCES,
+    found = drifts(want, have, kind_module("listener").DECLARED.references,
                    target_ids({"load_balancer.app": "arn:lb", "target_group.app": "arn:tg"}.get))
     assert [(d.key, d.action) for d in found] == [("load_balancer", Action.REPLACE)]
 
@@ -90,17 +90,17 @@ def test_what_exists_without_the_attribute_is_not_drift() -> None:
 def test_every_kind_declares_its_shape(name: str) -> None:
     module = kind_module(name)
     assert name == module.KIND
-    spec_keys = {r.key for r in module.REFERENCES}
-    assert len(spec_keys) == len(module.REFERENCES)
-    assert set(module.TEARDOWN.after) <= set(KIND_NAMES)
-    assert set(module.TEARDOWN.unlink_after or ()) <= set(KIND_NAMES)
+    spec_keys = {r.key for r in module.DECLARED.references}
+    assert len(spec_keys) == len(module.DECLARED.references)
+    assert set(module.DECLARED.teardown.after) <= set(KIND_NAMES)
+    assert set(module.DECLARED.teardown.unlink_after or ()) <= set(KIND_NAMES)
 
 
 def test_the_teardown_order_follows_the_kinds_declarations() -> None:
     actuals = [Actual(k, "app", f"{k}-1", k) for k in KIND_NAMES]
     graph = teardown_graph(actuals)
     for name in KIND_NAMES:
-        for first in kind_module(name).TEARDOWN.after:
+        for first in kind_module(name).DECLARED.teardown.after:
             assert f"{first}.app" in graph.ancestors(f"{name}.app"), (first, name)
 
 

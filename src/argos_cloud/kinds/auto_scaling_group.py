@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from argos_cloud.aws.errors import tolerate
 from argos_cloud.errors import Refused
 from argos_cloud.kinds import target_group
-from argos_cloud.kinds.base import Context, Teardown, same_address
+from argos_cloud.kinds.base import Context, Declared, Teardown, same_address
 from argos_cloud.model.desired import GROUP_ROLES
 from argos_cloud.model.names import TAG_ROLE, Scope
 from argos_cloud.plan.cost import Priced
@@ -28,15 +28,14 @@ KIND = "auto_scaling_group"
 TEMPLATE_VERSION = "$Default"  # a new template version reaches new instances by itself
 GRACE_PERIOD = 300
 SIZES = ("min_size", "max_size", "desired")
-REFERENCES: tuple[Reference, ...] = (
-    Reference("launch_template", "launch_template_id"),
-    Reference("target_group", "target_group_arns"),
+DECLARED = Declared(
+    references=(Reference("launch_template", "launch_template_id"),
+                Reference("target_group", "target_group_arns")),
+    shown=(Shown("min_size", "min_size"), Shown("max_size", "max_size"),
+           Shown("desired", "desired")),
+    priced=Priced(group=True),
+    teardown=Teardown(after=("scaling_policy",)),
 )
-KEEP_ROLES: frozenset[str] = frozenset()
-SHOWN: tuple[Shown, ...] = (Shown("min_size", "min_size"), Shown("max_size", "max_size"),
-                           Shown("desired", "desired"))
-PRICED = Priced(group=True)
-TEARDOWN = Teardown(after=("scaling_policy",))
 match = same_address
 
 

@@ -8,12 +8,10 @@ there), `diff(want, have) -> Change` (pure), `*_request(...)` builders
 `delete(ctx, have) -> None` (gone counts as done).
 
 Besides, each module declares what the planner and the teardown read, so no
-kind is named outside `kinds/`: `REFERENCES` (spec keys holding another
-resource's address, compared by id), `match(want, haves)` (which existing
-resource a wanted one is), `KEEP_ROLES` (roles commission never deletes when
-the model lacks them), `SHOWN` (what a reviewer sees of a change), `PRICED`
-(what it costs) and `TEARDOWN` (what must be deleted first). `KindModule` is
-that shape; `kinds.kind_module` returns it, so mypy checks every module.
+kind is named outside `kinds/`: `match(want, haves)` (which existing resource
+a wanted one is) and `DECLARED` (a `Declared`, stating only what differs from
+the defaults). `KindModule` is that shape; `kinds.kind_module` returns it, so
+mypy checks every module.
 """
 
 from __future__ import annotations
@@ -32,7 +30,7 @@ from argos_cloud.model.names import Scope
 from argos_cloud.plan.cost import Priced
 from argos_cloud.plan.details import Shown
 from argos_cloud.plan.references import Reference
-from argos_cloud.plan.types import Actual, Change, Resource
+from argos_cloud.plan.types import Action, Actual, Change, Resource
 
 if TYPE_CHECKING:
     from argos_cloud.aws.session import Clients
@@ -70,9 +68,24 @@ class Outputs:
             return self._attrs.get(address, {}).get(name, default)
 
 
+class Noting:
+    """`emulated` and `note`, shared by a step's `Context` and a workflow's `Session`."""
+
+    clients: Clients
+    notes: list[str]
+
+    @property
+    def emulated(self) -> bool:
+        return self.clients.emulated
+
+    def note(self, text: str) -> None:
+        """Something the user must know (e.g. what the emulator could not prove)."""
+        if text not in self.notes:
+            self.notes.append(text)
+
 
 @dataclass
-class Context:
+class Context(Noting):
     """Everything a step needs to act; passed in, never global."""
 
     clients: Clients
@@ -89,15 +102,6 @@ class Context:
     # address) and the image bake (it needs a remote executor and the state tree).
     bundle_builder: BundleBuilder | None = None
     bake: Bake | None = None
-
-    @property
-    def emulated(self) -> bool:
-        return self.clients.emulated
-
-    def note(self, text: str) -> None:
-        """Something the user must know (e.g. what the emulator could not prove)."""
-        if text not in self.notes:
-            self.notes.append(text)
 
 
 # (ctx) → (bundle body, its digest, the commit its pillar names)
@@ -125,21 +129,30 @@ class Teardown:
     snapshotted: bool = False
 
 
+@dataclass(frozen=True)
+class Declared:
+    """What the planner and the teardown read of a kind; the defaults suit most kinds.
+
+    `references`: spec keys holding another resource's address, compared by id.
+    `keep_roles`: roles commission never deletes when the model lacks them.
+    `shown`: what a reviewer sees of a change. `priced`: what it costs.
+    `teardown`: what must be deleted first.
+    """
+
+    references: tuple[Reference, ...] = ()
+    keep_roles: frozenset[str] = frozenset()
+    shown: tuple[Shown, ...] = ()
+    priced: Priced = field(default_factory=Priced)
+    teardown: Teardown = field(default_factory=Teardown)
+
+
 class KindModule(Protocol):
     """The shape of every module in `kinds/` (checked by mypy in `kinds/__init__.py`)."""
 
     @property
     def KIND(self) -> str: ...
     @property
-    def REFERENCES(self) -> tuple[Reference, ...]: ...
-    @property
-    def KEEP_ROLES(self) -> frozenset[str]: ...
-    @property
-    def SHOWN(self) -> tuple[Shown, ...]: ...
-    @property
-    def PRICED(self) -> Priced: ...
-    @property
-    def TEARDOWN(self) -> Teardown: ...
+    def DECLARED(self) -> Declared: ...
 
     def read(self, clients: Clients, scope: Scope) -> list[Actual]: ...
     def match(self, want: Resource, haves: Sequence[Actual]) -> list[Actual]: ...
@@ -155,6 +168,13 @@ def same_address(want: Resource, haves: Sequence[Actual]) -> list[Actual]:
     deletes the rest.
     """
     return list(haves)
+
+
+def make_way(ctx: Context, change: Change, delete: Callable[[Context, Actual], None]) -> bool:
+    """Whether `apply` must create: not for an update; a replace deletes the old one first."""
+    if change.action is Action.REPLACE and change.before is not None:
+        delete(ctx, change.before)
+    return change.action is not Action.UPDATE
 
 
 def client_token(scope: Scope, address: str, body: Any) -> str:

@@ -13,12 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from argos_cloud.aws.errors import tolerate
 from argos_cloud.errors import AwsError
-from argos_cloud.kinds.base import Context, Teardown, same_address
+from argos_cloud.kinds.base import Context, Declared, Teardown, make_way, same_address
 from argos_cloud.model.names import TAG_ROLE, Scope, tag_dict, tag_list
-from argos_cloud.plan.cost import Priced
-from argos_cloud.plan.details import Shown
-from argos_cloud.plan.references import Reference
-from argos_cloud.plan.types import Action, Actual, Change, Resource
+from argos_cloud.plan.types import Actual, Change, Resource
 
 if TYPE_CHECKING:
     from argos_cloud.aws.session import Clients
@@ -27,11 +24,9 @@ KIND = "bucket"
 DELETE_BATCH = 1000  # delete_objects takes at most 1000 keys
 GONE = frozenset({"NoSuchBucket"})
 NO_TAGS = frozenset({"NoSuchTagSet", "NoSuchBucket"})
-REFERENCES: tuple[Reference, ...] = ()
-KEEP_ROLES: frozenset[str] = frozenset()
-SHOWN: tuple[Shown, ...] = ()
-PRICED = Priced()
-TEARDOWN = Teardown(after=("bundle",), last=True)  # holds the bundles
+DECLARED = Declared(
+    teardown=Teardown(after=("bundle",), last=True),  # holds the bundles
+)
 match = same_address
 
 
@@ -97,9 +92,7 @@ def apply(ctx: Context, change: Change) -> str:
     want = change.after
     assert want is not None
     s3 = ctx.clients.s3
-    if change.action is Action.REPLACE and change.before is not None:
-        delete(ctx, change.before)
-    if change.action is not Action.UPDATE:
+    if make_way(ctx, change, delete):
         with tolerate("BucketAlreadyOwnedByYou"):  # a lost answer: adopt it
             s3.create_bucket(**create_request(want.name, ctx.clients.region))
         s3.put_bucket_tagging(Bucket=want.name,

@@ -11,11 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from argos_cloud.aws.errors import tolerate
 from argos_cloud.errors import OperationFailed
-from argos_cloud.kinds.base import Context, Teardown, same_address
+from argos_cloud.kinds.base import Context, Declared, Teardown, same_address
 from argos_cloud.kinds.bucket import put_bundle
 from argos_cloud.model.names import Scope
-from argos_cloud.plan.cost import Priced
-from argos_cloud.plan.details import Shown
 from argos_cloud.plan.references import Reference
 from argos_cloud.plan.types import Actual, Change, Resource
 
@@ -24,11 +22,10 @@ if TYPE_CHECKING:
 
 KIND = "bundle"
 UNKNOWN = "(known after apply)"
-REFERENCES: tuple[Reference, ...] = (Reference("bucket", "bucket"),)
-KEEP_ROLES: frozenset[str] = frozenset()
-SHOWN: tuple[Shown, ...] = ()
-PRICED = Priced()
-TEARDOWN = Teardown(last=True)  # the master reads it until the end
+DECLARED = Declared(
+    references=(Reference("bucket", "bucket"),),
+    teardown=Teardown(last=True),  # the master reads it until the end
+)
 match = same_address
 
 

@@ -12,11 +12,8 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from argos_cloud.aws.errors import ignoring, tolerate
-from argos_cloud.kinds.base import Context, Teardown, same_address
+from argos_cloud.kinds.base import Context, Declared, Teardown, same_address
 from argos_cloud.model.names import TAG_ROLE, Scope, tag_dict, tag_list
-from argos_cloud.plan.cost import Priced
-from argos_cloud.plan.details import Shown
-from argos_cloud.plan.references import Reference
 from argos_cloud.plan.types import Action, Actual, Change, Resource
 
 if TYPE_CHECKING:
@@ -32,12 +29,10 @@ ASSUME_ROLE_POLICY: dict[str, Any] = {
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
                    "Action": "sts:AssumeRole"}],
 }
-REFERENCES: tuple[Reference, ...] = ()
-KEEP_ROLES: frozenset[str] = frozenset()
-SHOWN: tuple[Shown, ...] = ()
-PRICED = Priced()
-TEARDOWN = Teardown(after=("instance", "launch_template", "auto_scaling_group",
-                           "instance_profile"))
+DECLARED = Declared(
+    teardown=Teardown(after=("instance", "launch_template", "auto_scaling_group",
+                             "instance_profile")),
+)
 match = same_address
 
 

@@ -18,22 +18,20 @@ from typing import TYPE_CHECKING, Any
 from argos_cloud.aws.errors import unless_gone
 from argos_cloud.clock import Clock
 from argos_cloud.errors import OperationFailed
-from argos_cloud.kinds.base import Context, Teardown
+from argos_cloud.kinds.base import Context, Declared, Teardown
 from argos_cloud.model.names import IMAGE_ROLE, TAG_BAKE, TAG_ROLE, Scope, tag_dict
-from argos_cloud.plan.cost import Priced
 from argos_cloud.plan.details import Shown
-from argos_cloud.plan.references import Reference
 from argos_cloud.plan.types import Actual, Change, Resource
 
 if TYPE_CHECKING:
     from argos_cloud.aws.session import Clients
 
 KIND = "image"
-REFERENCES: tuple[Reference, ...] = ()
-KEEP_ROLES: frozenset[str] = frozenset({IMAGE_ROLE})  # old bakes stay for `clean`
-SHOWN: tuple[Shown, ...] = (Shown("base_ami"), Shown("instance_type"))
-PRICED = Priced()
-TEARDOWN = Teardown(after=("auto_scaling_group", "launch_template"))
+DECLARED = Declared(
+    keep_roles=frozenset({IMAGE_ROLE}),  # old bakes stay for `clean`
+    shown=(Shown("base_ami"), Shown("instance_type")),
+    teardown=Teardown(after=("auto_scaling_group", "launch_template")),
+)
 
 
 def shared_scope(scope: Scope) -> Scope:

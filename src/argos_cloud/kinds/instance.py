@@ -14,6 +14,7 @@ from argos_cloud.aws.errors import tolerate
 from argos_cloud.errors import OperationFailed
 from argos_cloud.kinds.base import (
     Context,
+    Declared,
     Teardown,
     client_token,
     first_difference,
@@ -44,12 +45,13 @@ LIVE_STATES = ("pending", "running", "stopping", "stopped")
 REPLACE_ON = ("instance_type", "image_id", "user_data_digest")  # need a new instance
 DEFAULT_ROOT_DEVICE = "/dev/xvda"
 IMDSV2 = {"HttpTokens": "required", "HttpEndpoint": "enabled"}  # every launch: tokens only
-REFERENCES: tuple[Reference, ...] = (Reference("security_group", "security_groups"),)
-KEEP_ROLES: frozenset[str] = frozenset()
-SHOWN: tuple[Shown, ...] = (Shown("instance_type", "instance_type"), Shown("image_id", "image_id"),
-                           Shown("volume_size"), Shown("user_data_digest", "user_data_digest"))
-PRICED = Priced(instance=True)
-TEARDOWN = Teardown(snapshot_roles=("database",))  # the final snapshot first
+DECLARED = Declared(
+    references=(Reference("security_group", "security_groups"),),
+    shown=(Shown("instance_type", "instance_type"), Shown("image_id", "image_id"),
+           Shown("volume_size"), Shown("user_data_digest", "user_data_digest")),
+    priced=Priced(instance=True),
+    teardown=Teardown(snapshot_roles=("database",)),  # the final snapshot first
+)
 match = same_address
 
 

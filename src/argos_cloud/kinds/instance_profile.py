@@ -11,13 +11,11 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from argos_cloud.aws.errors import ignoring, tolerate
-from argos_cloud.kinds.base import Context, Teardown, same_address
+from argos_cloud.kinds.base import Context, Declared, Teardown, make_way, same_address
 from argos_cloud.kinds.iam_role import iam_path
 from argos_cloud.model.names import TAG_ROLE, Scope, tag_dict, tag_list
-from argos_cloud.plan.cost import Priced
-from argos_cloud.plan.details import Shown
 from argos_cloud.plan.references import Reference
-from argos_cloud.plan.types import Action, Actual, Change, Resource
+from argos_cloud.plan.types import Actual, Change, Resource
 
 if TYPE_CHECKING:
     from argos_cloud.aws.session import Clients
@@ -28,11 +26,10 @@ GONE = "NoSuchEntity"
 # EC2's answer while a new profile has not reached it yet ("Invalid IAM Instance Profile").
 PROPAGATION_CODES = frozenset({"InvalidParameterValue"})
 T = TypeVar("T")
-REFERENCES: tuple[Reference, ...] = (Reference("role", "roles"),)
-KEEP_ROLES: frozenset[str] = frozenset()
-SHOWN: tuple[Shown, ...] = ()
-PRICED = Priced()
-TEARDOWN = Teardown(after=("instance", "launch_template", "auto_scaling_group"))
+DECLARED = Declared(
+    references=(Reference("role", "roles"),),
+    teardown=Teardown(after=("instance", "launch_template", "auto_scaling_group")),
+)
 match = same_address
 
 
@@ -81,9 +78,7 @@ def apply(ctx: Context, change: Change) -> str:
     want = change.after
     assert want is not None
     iam = ctx.clients.iam
-    if change.action is Action.REPLACE and change.before is not None:
-        delete(ctx, change.before)
-    if change.action is not Action.UPDATE:
+    if make_way(ctx, change, delete):
         _create(ctx, want)
     role = ctx.outputs.id(str(want.spec["role"]))
     profile = iam.get_instance_profile(InstanceProfileName=want.name)["InstanceProfile"]

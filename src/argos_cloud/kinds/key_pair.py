@@ -11,11 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from argos_cloud.aws.errors import tolerate
 from argos_cloud.errors import OperationFailed
-from argos_cloud.kinds.base import Context, Teardown, same_address
+from argos_cloud.kinds.base import Context, Declared, Teardown, same_address
 from argos_cloud.model.names import TAG_ROLE, Scope, tag_dict, tag_specifications
-from argos_cloud.plan.cost import Priced
-from argos_cloud.plan.details import Shown
-from argos_cloud.plan.references import Reference
 from argos_cloud.plan.types import Action, Actual, Change, Resource
 
 if TYPE_CHECKING:
@@ -24,11 +21,9 @@ if TYPE_CHECKING:
 KIND = "key_pair"
 TAG_DIGEST = "argos-cloud:digest"
 GONE = "InvalidKeyPair.NotFound"
-REFERENCES: tuple[Reference, ...] = ()
-KEEP_ROLES: frozenset[str] = frozenset()
-SHOWN: tuple[Shown, ...] = ()
-PRICED = Priced()
-TEARDOWN = Teardown(after=("instance", "launch_template", "auto_scaling_group"))
+DECLARED = Declared(
+    teardown=Teardown(after=("instance", "launch_template", "auto_scaling_group")),
+)
 match = same_address
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from argos_cloud.aws.errors import tolerate
 from argos_cloud.errors import Refused
-from argos_cloud.kinds.base import Context, Teardown, client_token, same_address
+from argos_cloud.kinds.base import Context, Declared, Teardown, client_token, same_address
 from argos_cloud.kinds.instance import IMDSV2, root_device
 from argos_cloud.model.desired import digest
 from argos_cloud.model.names import (
@@ -34,18 +34,15 @@ if TYPE_CHECKING:
 KIND = "launch_template"
 # Compared by diff; the references (image, security group, profile) by the planner's ids.
 PLAIN_FIELDS = ("instance_type", "user_data_digest", "volume_size", "key_name")
-REFERENCES: tuple[Reference, ...] = (
-    Reference("image", "image_id"),
-    Reference("security_group", "security_groups"),
-    Reference("instance_profile", "instance_profile"),
+DECLARED = Declared(
+    references=(Reference("image", "image_id"), Reference("security_group", "security_groups"),
+                Reference("instance_profile", "instance_profile")),
+    shown=(Shown("instance_type", "instance_type"), Shown("image", "image_id"),
+           Shown("volume_size", "volume_size"), Shown("user_data_digest", "user_data_digest"),
+           Shown("key_name", "key_name")),
+    priced=Priced(names_type=True),
+    teardown=Teardown(after=("auto_scaling_group",)),
 )
-KEEP_ROLES: frozenset[str] = frozenset()
-SHOWN: tuple[Shown, ...] = (Shown("instance_type", "instance_type"), Shown("image", "image_id"),
-                           Shown("volume_size", "volume_size"),
-                           Shown("user_data_digest", "user_data_digest"),
-                           Shown("key_name", "key_name"))
-PRICED = Priced(names_type=True)
-TEARDOWN = Teardown(after=("auto_scaling_group",))
 match = same_address
 
 

@@ -12,10 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from argos_cloud.aws.errors import tolerate
 from argos_cloud.kinds import load_balancer
-from argos_cloud.kinds.base import Context, Teardown, same_address
+from argos_cloud.kinds.base import Context, Declared, same_address
 from argos_cloud.kinds.target_group import address_for
 from argos_cloud.model.names import Scope, tag_list
-from argos_cloud.plan.cost import Priced
 from argos_cloud.plan.details import Shown
 from argos_cloud.plan.references import Reference
 from argos_cloud.plan.types import Action, Actual, Change, Resource
@@ -25,14 +24,11 @@ if TYPE_CHECKING:
 
 KIND = "listener"
 MAIN_PORT = 80  # the model's one listener; any other is an extra to delete
-REFERENCES: tuple[Reference, ...] = (
-    Reference("load_balancer", "load_balancer_arn", Action.REPLACE),
-    Reference("target_group", "target_group_arn"),
+DECLARED = Declared(
+    references=(Reference("load_balancer", "load_balancer_arn", Action.REPLACE),
+                Reference("target_group", "target_group_arn")),
+    shown=(Shown("port", "port"), Shown("protocol", "protocol")),
 )
-KEEP_ROLES: frozenset[str] = frozenset()
-SHOWN: tuple[Shown, ...] = (Shown("port", "port"), Shown("protocol", "protocol"))
-PRICED = Priced()
-TEARDOWN = Teardown()
 match = same_address
 
 

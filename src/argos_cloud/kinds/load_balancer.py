@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from argos_cloud.aws.errors import tolerate
 from argos_cloud.errors import Refused
-from argos_cloud.kinds.base import Context, Teardown, same_address
-from argos_cloud.kinds.target_group import name_prefix, owned_tags
+from argos_cloud.kinds.base import Context, Declared, Teardown, same_address
+from argos_cloud.kinds.target_group import owned, owned_tags
 from argos_cloud.model.names import TAG_ROLE, Scope, tag_list
 from argos_cloud.plan.cost import ALB_HOURLY_USD, Priced
 from argos_cloud.plan.details import Shown
@@ -24,23 +24,18 @@ if TYPE_CHECKING:
 
 KIND = "load_balancer"
 REPLACE_ON = ("scheme",)  # ELBv2 cannot change it
-REFERENCES: tuple[Reference, ...] = (Reference("security_group", "security_groups"),)
-KEEP_ROLES: frozenset[str] = frozenset()
-SHOWN: tuple[Shown, ...] = (Shown("scheme", "scheme"),)
-PRICED = Priced(hourly=ALB_HOURLY_USD)
-TEARDOWN = Teardown(after=("listener",))
+DECLARED = Declared(
+    references=(Reference("security_group", "security_groups"),),
+    shown=(Shown("scheme", "scheme"),),
+    priced=Priced(hourly=ALB_HOURLY_USD),
+    teardown=Teardown(after=("listener",)),
+)
 match = same_address
 
 
 def read(clients: Clients, scope: Scope) -> list[Actual]:
-    """One paginated list (no tag filter in ELBv2), cut by name prefix; tags batched."""
-    pages = clients.elbv2.get_paginator("describe_load_balancers").paginate()
-    prefix = name_prefix(scope)
-    raws = [b for page in pages for b in page["LoadBalancers"]
-            if b["LoadBalancerName"].startswith(prefix)]
-    tags = owned_tags(clients, scope, [b["LoadBalancerArn"] for b in raws])
-    return [parse(b, tags[b["LoadBalancerArn"]]) for b in raws
-            if b["LoadBalancerArn"] in tags]
+    return [parse(b, tags) for b, tags in owned(clients, scope, "describe_load_balancers",
+                                                "LoadBalancer")]
 
 
 def parse(raw: Mapping[str, Any], tags: Mapping[str, str]) -> Actual:

@@ -17,11 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from argos_cloud.aws.errors import error_code, tolerate
 from argos_cloud.errors import AwsError, BadInput
-from argos_cloud.kinds.base import Context, Teardown, same_address
+from argos_cloud.kinds.base import Context, Declared, Teardown, same_address
 from argos_cloud.model.names import Scope, tag_list
-from argos_cloud.plan.cost import Priced
-from argos_cloud.plan.details import Shown
-from argos_cloud.plan.references import Reference
 from argos_cloud.plan.types import Action, Actual, Change, Resource
 
 if TYPE_CHECKING:
@@ -31,11 +28,10 @@ KIND = "parameter"
 SECRETS = frozenset({"database-password", "secret-key", "broker-password", "deploy-key"})
 RECORD_ROLE = "record"
 GONE = "ParameterNotFound"
-REFERENCES: tuple[Reference, ...] = ()
-KEEP_ROLES: frozenset[str] = frozenset({RECORD_ROLE})  # the lock, history and deploy records
-SHOWN: tuple[Shown, ...] = ()
-PRICED = Priced()
-TEARDOWN = Teardown(last=True)  # secrets: a failed teardown still needs them
+DECLARED = Declared(
+    keep_roles=frozenset({RECORD_ROLE}),  # the lock, history and deploy records
+    teardown=Teardown(last=True),  # secrets: a failed teardown still needs them
+)
 match = same_address
 
 

@@ -11,9 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from argos_cloud.aws.errors import tolerate
 from argos_cloud.kinds import auto_scaling_group
-from argos_cloud.kinds.base import Context, Teardown, same_address
+from argos_cloud.kinds.base import Context, Declared, same_address
 from argos_cloud.model.names import Scope
-from argos_cloud.plan.cost import Priced
 from argos_cloud.plan.details import Shown
 from argos_cloud.plan.references import Reference
 from argos_cloud.plan.types import Action, Actual, Change, Resource
@@ -24,11 +23,10 @@ if TYPE_CHECKING:
 KIND = "scaling_policy"
 POLICY_TYPE = "TargetTrackingScaling"
 METRIC = "ASGAverageCPUUtilization"
-REFERENCES: tuple[Reference, ...] = (Reference("auto_scaling_group", "group_name", Action.REPLACE),)
-KEEP_ROLES: frozenset[str] = frozenset()
-SHOWN: tuple[Shown, ...] = (Shown("cpu_target", "cpu_target"),)
-PRICED = Priced()
-TEARDOWN = Teardown()
+DECLARED = Declared(
+    references=(Reference("auto_scaling_group", "group_name", Action.REPLACE),),
+    shown=(Shown("cpu_target", "cpu_target"),),
+)
 match = same_address
 
 

@@ -6,11 +6,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from argos_cloud.aws.errors import tolerate
-from argos_cloud.kinds.base import Context, Teardown, same_address
+from argos_cloud.kinds.base import Context, Declared, Teardown, same_address
 from argos_cloud.model.names import TAG_ROLE, Scope, tag_dict, tag_specifications
-from argos_cloud.plan.cost import Priced
 from argos_cloud.plan.details import Shown
-from argos_cloud.plan.references import Reference
 from argos_cloud.plan.types import Actual, Change, Resource
 
 if TYPE_CHECKING:
@@ -18,12 +16,12 @@ if TYPE_CHECKING:
 
 KIND = "security_group"
 REPLACE_ON = ("vpc_id", "description")  # EC2 cannot change these
-REFERENCES: tuple[Reference, ...] = ()  # ingress sources (`sg:<role>`) are compared by diff
-KEEP_ROLES: frozenset[str] = frozenset()
-SHOWN: tuple[Shown, ...] = (Shown("ingress", "ingress", rules=True),)
-PRICED = Priced()
-TEARDOWN = Teardown(unlink_after=("auto_scaling_group", "load_balancer", "listener",
-                                   "instance"))  # groups name each other
+DECLARED = Declared(
+    # no references: ingress sources (`sg:<role>`) are compared by diff
+    shown=(Shown("ingress", "ingress", rules=True),),
+    teardown=Teardown(unlink_after=("auto_scaling_group", "load_balancer", "listener",
+                                    "instance")),  # groups name each other
+)
 match = same_address
 
 

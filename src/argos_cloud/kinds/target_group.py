@@ -7,12 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from argos_cloud.aws.errors import tolerate
 from argos_cloud.errors import Refused
-from argos_cloud.kinds.base import Context, Teardown, same_address
+from argos_cloud.kinds.base import Context, Declared, Teardown, same_address
 from argos_cloud.model.desired import GROUP_ROLES
 from argos_cloud.model.names import TAG_ROLE, Scope, tag_dict, tag_list
-from argos_cloud.plan.cost import Priced
 from argos_cloud.plan.details import Shown
-from argos_cloud.plan.references import Reference
 from argos_cloud.plan.types import Action, Actual, Change, Resource
 
 if TYPE_CHECKING:
@@ -22,12 +20,11 @@ KIND = "target_group"
 REPLACE_ON = ("port", "protocol", "vpc_id")  # ELBv2 cannot change these
 NAME_LIMIT = 32
 TAG_BATCH = 20  # elbv2 describe_tags takes at most 20 ARNs
-REFERENCES: tuple[Reference, ...] = ()
-KEEP_ROLES: frozenset[str] = frozenset()
-SHOWN: tuple[Shown, ...] = (Shown("port", "port"), Shown("protocol", "protocol"),
-                           Shown("health_path", "health_path"))
-PRICED = Priced()
-TEARDOWN = Teardown(after=("listener", "load_balancer", "auto_scaling_group"))
+DECLARED = Declared(
+    shown=(Shown("port", "port"), Shown("protocol", "protocol"),
+           Shown("health_path", "health_path")),
+    teardown=Teardown(after=("listener", "load_balancer", "auto_scaling_group")),
+)
 match = same_address
 
 
@@ -47,19 +44,25 @@ def owned_tags(clients: Clients, scope: Scope, arns: list[str]) -> dict[str, dic
     return out
 
 
+def owned(clients: Clients, scope: Scope, operation: str,
+          noun: str) -> list[tuple[Mapping[str, Any], dict[str, str]]]:
+    """This scope's `noun`s (any ELBv2 kind: `TargetGroup`, `LoadBalancer`) with their tags:
+    one paginated list (ELBv2 cannot filter by tag), cut by name prefix; tags batched."""
+    prefix = name_prefix(scope)
+    pages = clients.elbv2.get_paginator(operation).paginate()
+    raws = [r for page in pages for r in page[f"{noun}s"] if r[f"{noun}Name"].startswith(prefix)]
+    tags = owned_tags(clients, scope, [r[f"{noun}Arn"] for r in raws])
+    return [(r, tags[r[f"{noun}Arn"]]) for r in raws if r[f"{noun}Arn"] in tags]
+
+
 def _batches(items: list[str], size: int) -> Iterator[list[str]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
 
 
 def read(clients: Clients, scope: Scope) -> list[Actual]:
-    """One paginated list (ELBv2 cannot filter by tag), cut by name prefix; tags batched."""
-    pages = clients.elbv2.get_paginator("describe_target_groups").paginate()
-    prefix = name_prefix(scope)
-    raws = [g for page in pages for g in page["TargetGroups"]
-            if g["TargetGroupName"].startswith(prefix)]
-    tags = owned_tags(clients, scope, [g["TargetGroupArn"] for g in raws])
-    return [parse(g, tags[g["TargetGroupArn"]]) for g in raws if g["TargetGroupArn"] in tags]
+    return [parse(g, tags) for g, tags in owned(clients, scope, "describe_target_groups",
+                                                "TargetGroup")]
 
 
 def parse(raw: Mapping[str, Any], tags: Mapping[str, str]) -> Actual:

@@ -13,11 +13,10 @@ from typing import TYPE_CHECKING, Any
 from argos_cloud.aws.errors import tolerate
 from argos_cloud.clock import utc_stamp
 from argos_cloud.errors import BadInput, OperationFailed
-from argos_cloud.kinds.base import Context, Teardown, client_token, same_address
+from argos_cloud.kinds.base import Context, Declared, Teardown, client_token, same_address
 from argos_cloud.model.names import TAG_ROLE, Scope, tag_dict, tag_specifications
 from argos_cloud.plan.cost import Priced
 from argos_cloud.plan.details import Shown
-from argos_cloud.plan.references import Reference
 from argos_cloud.plan.types import Action, Actual, Change, Resource
 
 if TYPE_CHECKING:
@@ -27,12 +26,12 @@ KIND = "volume"
 TAG_VOLUME = "argos-cloud:volume"
 TAG_FINAL_SNAPSHOT = "argos-cloud:final-snapshot"
 GONE_STATES = ("deleting", "deleted")
-REFERENCES: tuple[Reference, ...] = ()
-KEEP_ROLES: frozenset[str] = frozenset()
-SHOWN: tuple[Shown, ...] = (Shown("size", "size"), Shown("type", "type"), Shown("zone", "zone"),
-                           Shown("snapshot_id"))
-PRICED = Priced(volume=True)
-TEARDOWN = Teardown(after=("instance",), snapshot_roles=("database",), snapshotted=True)
+DECLARED = Declared(
+    shown=(Shown("size", "size"), Shown("type", "type"), Shown("zone", "zone"),
+           Shown("snapshot_id")),
+    priced=Priced(volume=True),
+    teardown=Teardown(after=("instance",), snapshot_roles=("database",), snapshotted=True),
+)
 match = same_address
 
 

@@ -6,9 +6,9 @@ table does not know is named, never guessed. Pure: no AWS call.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import NamedTuple
 
 from argos_cloud.plan.types import Actual, Resource
 from argos_cloud.plan.types import CostEstimate as CostEstimate  # its home is types.py
@@ -43,7 +43,7 @@ class _Sum:
 
 @dataclass(frozen=True)
 class Priced:
-    """What makes a kind's resources cost (each kind declares its `PRICED`).
+    """What makes a kind's resources cost (each kind declares its `priced`).
 
     `hourly`: a fixed price each (a load balancer). `instance`: one instance of its
     `instance_type`. `group`: as many instances as it runs (or wants: `desired`),
@@ -60,38 +60,41 @@ class Priced:
 PricedBy = Callable[[str], Priced]  # kind → how it is priced
 
 
-def cost_of_actuals(items: Iterable[Actual], priced: PricedBy) -> tuple[float, list[str]]:
-    """What exists costs: instances, group members, load balancers, data volumes."""
-    items = list(items)
+class _Row(NamedTuple):
+    """What pricing reads of one resource, whether it exists or is wanted."""
+
+    kind: str
+    role: str
+    type: object  # its own instance type, if it names one
+    members: int  # how many instances a group runs or wants
+    size: object  # GiB of a volume
+
+
+def _cost(rows: Iterable[_Row], priced: PricedBy) -> tuple[float, list[str]]:
+    rows = list(rows)
     s = _Sum()
-    template_types = {a.role: a.attrs.get("instance_type") for a in items
-                      if priced(a.kind).names_type}
-    for a in items:
-        p = priced(a.kind)
+    template_types = {r.role: r.type for r in rows if priced(r.kind).names_type}
+    for r in rows:
+        p = priced(r.kind)
         s.total += p.hourly
         if p.instance:
-            s.instances(a.attrs.get("instance_type"))
+            s.instances(r.type)
         if p.group:
-            count = len(a.attrs.get("instances") or []) or int(a.attrs.get("desired") or 0)
-            s.instances(a.attrs.get("instance_type") or template_types.get(a.role), count)
+            s.instances(r.type or template_types.get(r.role), r.members)
         if p.volume:
-            s.volume(a.attrs.get("size"))
+            s.volume(r.size)
     return s.total, sorted(s.unpriced)
+
+
+def cost_of_actuals(items: Iterable[Actual], priced: PricedBy) -> tuple[float, list[str]]:
+    """What exists costs: instances, group members, load balancers, data volumes."""
+    return _cost((_Row(a.kind, a.role, a.attrs.get("instance_type"),
+                       len(a.attrs.get("instances") or []) or int(a.attrs.get("desired") or 0),
+                       a.attrs.get("size")) for a in items), priced)
 
 
 def cost_of_resources(items: Iterable[Resource], priced: PricedBy) -> tuple[float, list[str]]:
     """What the configuration asks for costs: the same sums from desired specs."""
-    items = list(items)
-    s = _Sum()
-    template_types: Mapping[str, Any] = {r.role: r.spec.get("instance_type") for r in items
-                                         if priced(r.kind).names_type}
-    for r in items:
-        p = priced(r.kind)
-        s.total += p.hourly
-        if p.instance:
-            s.instances(r.spec.get("instance_type"))
-        if p.group:
-            s.instances(template_types.get(r.role), int(r.spec.get("desired") or 0))
-        if p.volume:
-            s.volume(r.spec.get("size"))
-    return s.total, sorted(s.unpriced)
+    return _cost((_Row(r.kind, r.role, r.spec.get("instance_type"),
+                       int(r.spec.get("desired") or 0), r.spec.get("size")) for r in items),
+                 priced)

@@ -1,7 +1,7 @@
 """What a reviewer needs to see of each change: the attributes that matter, old → new.
 
 Pure: reads a change's desired spec and discovered attributes, and what its kind
-declares worth showing (`SHOWN`). A reference to another resource (`image.image`)
+declares worth showing (`shown`). A reference to another resource (`image.image`)
 is shown as what it will be (`resolve`).
 """
 
@@ -16,7 +16,7 @@ from argos_cloud.plan.types import Action, Change, Detail
 
 @dataclass(frozen=True)
 class Shown:
-    """One attribute a kind shows its reviewers (each kind's `SHOWN` declares them).
+    """One attribute a kind shows its reviewers (each kind's `shown` declares them).
 
     `key` is the spec key, `attr` the discovered attribute to compare (empty when
     what exists does not say); `rules` marks a list of ingress rules, shown one

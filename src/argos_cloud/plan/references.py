@@ -1,7 +1,7 @@
 """References between resources, compared by id: one rule for every kind. Pure.
 
 A desired resource names what it uses by address (`security_group.lb`); what
-exists names it by id (`sg-0abc`). Each kind declares its `REFERENCES`; the
+exists names it by id (`sg-0abc`). Each kind declares its `references`; the
 planner resolves each address to the id it has (or learns it will be made
 anew) and compares it with what the discovered resource points at, so
 replacing a reference by hand is drift like any other.

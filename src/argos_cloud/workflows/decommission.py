@@ -66,7 +66,7 @@ def step_names(actuals: Iterable[Actual]) -> dict[str, Actual]:
 def teardown_graph(actuals: Iterable[Actual], *, final_snapshot: bool = False) -> StepGraph:
     """Pure: each step needs first the steps whose resources hold on to its resource.
 
-    The order is each kind's `TEARDOWN` declaration (kinds/base.py). Edges are
+    The order is each kind's declared `teardown` (kinds/base.py). Edges are
     deletion order (no reversal needed): e.g. a security group's step needs the
     revoke step, which needs every instance, group and load balancer gone.
     """
@@ -74,7 +74,7 @@ def teardown_graph(actuals: Iterable[Actual], *, final_snapshot: bool = False) -
     of: dict[str, set[str]] = defaultdict(set)
     for step, a in steps.items():
         of[a.kind].add(step)
-    rules = {kind: kind_module(kind).TEARDOWN for kind in of}
+    rules = {kind: kind_module(kind).DECLARED.teardown for kind in of}
 
     def kinds(names: Iterable[str]) -> set[str]:
         return set().union(*(of[n] for n in names))

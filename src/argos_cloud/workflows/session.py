@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from argos_cloud.clock import Clock, RealClock, utc_now
 from argos_cloud.config import EnvironmentSpec, load_environment
 from argos_cloud.errors import BadInput
+from argos_cloud.kinds.base import Noting
 from argos_cloud.model.names import Scope
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ EMULATOR_NOTICE = (
 
 
 @dataclass
-class Session:
+class Session(Noting):
     """One environment, opened: its spec, scope, clients and where local state lives."""
 
     spec: EnvironmentSpec
@@ -50,14 +51,6 @@ class Session:
     @property
     def project_scope(self) -> Scope:
         return Scope(self.spec.project, None)
-
-    @property
-    def emulated(self) -> bool:
-        return self.clients.emulated
-
-    def note(self, text: str) -> None:
-        if text not in self.notes:
-            self.notes.append(text)
 
     def store(self) -> ParameterStore:
         from argos_cloud.aws.store import ParameterStore
