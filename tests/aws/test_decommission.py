@@ -37,8 +37,8 @@ from argos_cloud.model.names import (
 from argos_cloud.sandbox.faults import Faults
 from argos_cloud.workflows.decommission import (
     EMULATOR_ORDER_NOTE,
-    ENVIRONMENT_KINDS,
     decommission,
+    environment_kinds,
     plan_decommission,
 )
 from argos_cloud.workflows.session import Session
@@ -191,7 +191,7 @@ def make_environment(clients: Clients, scope: Scope, *, image_id: str = BASE_AMI
 
 
 def found(clients: Clients, scope: Scope) -> set[tuple[str, str]]:
-    return {(a.address, a.id) for a in discover(clients, scope, ENVIRONMENT_KINDS).all()}
+    return {(a.address, a.id) for a in discover(clients, scope, environment_kinds()).all()}
 
 
 def final_snapshots(clients: Clients, environment: str) -> list[dict[str, Any]]:

@@ -117,16 +117,24 @@ class Teardown:
     `after`: kinds whose resources go first. `last`: after everything not last
     (secrets and records, which a failed teardown still needs). `unlink_after`:
     the kind's resources reference each other, so one step cuts those references
-    first, once these kinds are gone. `snapshot_roles`: resources of these roles
-    wait for the final snapshot; `snapshotted`: this kind's resources of those
-    roles are what the final snapshot copies.
+    first, once these kinds are gone; `unlink` is that cut. `snapshot_roles`:
+    resources of these roles wait for the final snapshot; `snapshot` takes it of
+    this kind's resources of those roles. `shared`: one per project, shared by
+    its environments, so an environment's teardown leaves it unless asked.
     """
 
     after: tuple[str, ...] = ()
     last: bool = False
     unlink_after: tuple[str, ...] | None = None
+    unlink: Callable[[Context, Actual], None] | None = None
     snapshot_roles: tuple[str, ...] = ()
-    snapshotted: bool = False
+    # (ctx, resource, why) → the snapshot's id, kept after the resource is gone
+    snapshot: Callable[[Context, Actual, str], str] | None = None
+    shared: bool = False
+
+    def snapshots(self, a: Actual) -> bool:
+        """Is `a` copied by the final snapshot before it goes?"""
+        return self.snapshot is not None and a.role in self.snapshot_roles
 
 
 @dataclass(frozen=True)

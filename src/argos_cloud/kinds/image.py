@@ -30,7 +30,7 @@ KIND = "image"
 DECLARED = Declared(
     keep_roles=frozenset({IMAGE_ROLE}),  # old bakes stay for `clean`
     shown=(Shown("base_ami"), Shown("instance_type")),
-    teardown=Teardown(after=("auto_scaling_group", "launch_template")),
+    teardown=Teardown(after=("auto_scaling_group", "launch_template"), shared=True),
 )
 
 

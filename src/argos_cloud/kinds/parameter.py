@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from argos_cloud.aws.errors import error_code, tolerate
 from argos_cloud.errors import AwsError, BadInput
 from argos_cloud.kinds.base import Context, Declared, Teardown, same_address
-from argos_cloud.model.names import Scope, tag_list
+from argos_cloud.model.names import RECORD_ROLE, Scope, tag_list
 from argos_cloud.plan.types import Action, Actual, Change, Resource
 
 if TYPE_CHECKING:
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 
 KIND = "parameter"
 SECRETS = frozenset({"database-password", "secret-key", "broker-password", "deploy-key"})
-RECORD_ROLE = "record"
 GONE = "ParameterNotFound"
 DECLARED = Declared(
     keep_roles=frozenset({RECORD_ROLE}),  # the lock, history and deploy records

@@ -20,7 +20,8 @@ DECLARED = Declared(
     # no references: ingress sources (`sg:<role>`) are compared by diff
     shown=(Shown("ingress", "ingress", rules=True),),
     teardown=Teardown(unlink_after=("auto_scaling_group", "load_balancer", "listener",
-                                    "instance")),  # groups name each other
+                                    "instance"),  # groups name each other
+                      unlink=lambda ctx, have: revoke_references(ctx, have)),
 )
 match = same_address
 

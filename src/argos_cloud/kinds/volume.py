@@ -30,7 +30,8 @@ DECLARED = Declared(
     shown=(Shown("size", "size"), Shown("type", "type"), Shown("zone", "zone"),
            Shown("snapshot_id")),
     priced=Priced(volume=True),
-    teardown=Teardown(after=("instance",), snapshot_roles=("database",), snapshotted=True),
+    teardown=Teardown(after=("instance",), snapshot_roles=("database",),
+                      snapshot=lambda ctx, have, why: final_snapshot(ctx, have, reason=why)),
 )
 match = same_address
 

@@ -13,6 +13,7 @@ TAG_USER_DATA = "argos-cloud:user-data"  # its digest: EC2 gives no batch read o
 MANAGED_BY = "argos-cloud"
 
 IMAGE_ROLE = "image"
+RECORD_ROLE = "record"  # the lock, history, bundle and deploy records
 
 
 @dataclass(frozen=True)

@@ -26,9 +26,16 @@ from argos_cloud.engine.graph import StepGraph
 from argos_cloud.engine.walk import WalkResult, walk
 from argos_cloud.errors import Refused
 from argos_cloud.kinds import KIND_NAMES, kind_module
-from argos_cloud.kinds.base import Context, Outputs
+from argos_cloud.kinds.base import Context, Outputs, Teardown
 from argos_cloud.model.facts import Facts
-from argos_cloud.model.names import MANAGED_BY, TAG_ENVIRONMENT, TAG_MANAGED_BY, TAG_PROJECT, Scope
+from argos_cloud.model.names import (
+    MANAGED_BY,
+    RECORD_ROLE,
+    TAG_ENVIRONMENT,
+    TAG_MANAGED_BY,
+    TAG_PROJECT,
+    Scope,
+)
 from argos_cloud.plan.types import Actual
 from argos_cloud.workflows.operation import Operation, operation
 from argos_cloud.workflows.session import Session
@@ -38,7 +45,6 @@ if TYPE_CHECKING:
 
 SNAPSHOT_STEP = "snapshot.database"
 REVOKE_STEP = "revoke.security_groups"
-ENVIRONMENT_KINDS = tuple(k for k in KIND_NAMES if k != "image")  # the image is shared
 LOCK_LEAF = "lock"
 HISTORY_PREFIX = "history/"
 EMULATOR_ORDER_NOTE = (
@@ -52,6 +58,20 @@ class ProjectWide(Scope):
 
     def owns(self, tags: dict[str, str]) -> bool:
         return tags.get(TAG_PROJECT) == self.project and tags.get(TAG_MANAGED_BY) == MANAGED_BY
+
+
+def rule(kind: str) -> Teardown:
+    """The kind's declared teardown (kinds/base.py `Teardown`)."""
+    return kind_module(kind).DECLARED.teardown
+
+
+def environment_kinds() -> tuple[str, ...]:
+    """The kinds an environment owns; shared ones (the image) belong to the project."""
+    return tuple(k for k in KIND_NAMES if not rule(k).shared)
+
+
+def shared_kinds() -> tuple[str, ...]:
+    return tuple(k for k in KIND_NAMES if rule(k).shared)
 
 
 def step_names(actuals: Iterable[Actual]) -> dict[str, Actual]:
@@ -80,9 +100,7 @@ def teardown_graph(actuals: Iterable[Actual], *, final_snapshot: bool = False) -
         return set().union(*(of[n] for n in names))
 
     deps: dict[str, set[str]] = {step: set() for step in steps}
-    snapshot = final_snapshot and any(rules[a.kind].snapshotted
-                                      and a.role in rules[a.kind].snapshot_roles
-                                      for a in steps.values())
+    snapshot = final_snapshot and any(rules[a.kind].snapshots(a) for a in steps.values())
     if snapshot:
         deps[SNAPSHOT_STEP] = set()
     unlinks = [rule.unlink_after for rule in rules.values() if rule.unlink_after is not None]
@@ -190,18 +208,19 @@ def images_in_use(clients: Clients, project: str, image_ids: Iterable[str], *,
 
 
 def _is_lock(a: Actual) -> bool:
-    return a.kind == "parameter" and a.key == LOCK_LEAF
+    return a.role == RECORD_ROLE and a.key == LOCK_LEAF
 
 
 def plan_decommission(session: Session, *, delete_image: bool = False,
                       skip_final_snapshot: bool = False) -> TeardownPlan:
     """Discover by tags (read calls only) and decide what goes and what stays."""
     spec, scope = session.spec, session.scope
-    found = discover(session.clients, scope, ENVIRONMENT_KINDS).all()
+    found = discover(session.clients, scope, environment_kinds()).all()
     deletes = [a for a in found if not _is_lock(a)]
     keeps: list[str] = []
     notes: list[str] = list(session.notes)
-    images = kind_module("image").read(session.clients, session.project_scope)
+    images = [a for k in shared_kinds()
+              for a in kind_module(k).read(session.clients, session.project_scope)]
     if delete_image and images:
         used = images_in_use(session.clients, spec.project, [i.id for i in images],
                              besides=spec.name)
@@ -211,17 +230,17 @@ def plan_decommission(session: Session, *, delete_image: bool = False,
                           f"({who}); decommission those first, or drop --delete-image")
         deletes += images
     else:
-        keeps += [f"image {i.name} ({i.id}) (shared by the project's environments; "
-                  "--delete-image deletes it)" for i in images]
+        keeps += [f"{i.kind.replace('_', ' ')} {i.name} ({i.id}) (shared by the project's "
+                  "environments; --delete-image deletes it)" for i in images]
     final = not skip_final_snapshot
     keep = spec.database.keep_final_snapshots
     if keep is not None:
         keeps.append(f"final snapshots: the newest {keep} are kept, older ones deleted "
                      "([database] keep_final_snapshots)")
-    for v in (a for a in deletes if a.kind == "volume" and a.role == "database"):
+    for v in (a for a in deletes if rule(a.kind).snapshots(a)):
         keeps.append(f"final snapshot of {v.id} ({v.address}) will be taken and kept" if final
                      else f"no final snapshot of {v.id} ({v.address}): --skip-final-snapshot")
-    if any(a.kind == "parameter" and a.key.startswith(HISTORY_PREFIX) for a in deletes):
+    if any(a.role == RECORD_ROLE and a.key.startswith(HISTORY_PREFIX) for a in deletes):
         keeps.append("the environment's history is deleted from SSM with it; its last entry "
                      "is kept in the local copy")
     for lock in (a for a in found if _is_lock(a)):
@@ -276,7 +295,7 @@ def journal_teardown(session: Session, op: Operation, walked: WalkResult) -> Non
 
 
 @dataclass(frozen=True)
-class Teardown:
+class TeardownRun:
     """What the walk did: its result and the final snapshots it took."""
 
     walked: WalkResult
@@ -284,15 +303,12 @@ class Teardown:
 
 
 def walk_teardown(session: Session, plan: TeardownPlan, hook: Hook, parallel: int,
-                  stop: threading.Event | None) -> Teardown:
+                  stop: threading.Event | None) -> TeardownRun:
     """Walk the teardown graph: deletes, the final snapshot and the revoke step."""
-    from argos_cloud.kinds.security_group import revoke_references
-    from argos_cloud.kinds.volume import final_snapshot
-
     steps = plan.steps
     ctx = make_context(session, plan, hook)
-    volumes = [a for a in plan.deletes if a.kind == "volume" and a.role == "database"]
-    groups = [a for a in plan.deletes if a.kind == "security_group"]
+    volumes = [a for a in plan.deletes if rule(a.kind).snapshots(a)]
+    linked = [a for a in plan.deletes if rule(a.kind).unlink is not None]
     snapshots: list[str] = []
     guard = threading.Lock()
 
@@ -312,34 +328,46 @@ def walk_teardown(session: Session, plan: TeardownPlan, hook: Hook, parallel: in
 
     def run_once(step: str) -> str:
         if step == SNAPSHOT_STEP:
-            made = [final_snapshot(ctx, v, reason=f"decommission of {session.scope.name(v.role)}, "
-                                   f"volume {v.id}") for v in volumes]
+            made = [_snapshot(ctx, v, f"decommission of {session.scope.name(v.role)}, "
+                              f"volume {v.id}") for v in volumes]
             with guard:
                 snapshots.extend(made)
             return f"kept {', '.join(made)}"
         if step == REVOKE_STEP:
-            for g in groups:
-                revoke_references(ctx, g)
-            return f"revoked the cross-references of {len(groups)} group(s)"
+            for g in linked:
+                _unlink(ctx, g)
+            return f"revoked the cross-references of {len(linked)} group(s)"
         have = steps[step]
         kind_module(have.kind).delete(ctx, have)
         return f"deleted {have.id}"
 
     walked = walk(plan.graph, run, limit=max(1, min(parallel, 16)), hook=hook, stop=stop)
-    return Teardown(walked, snapshots)
+    return TeardownRun(walked, snapshots)
 
 
-def verify(session: Session, plan: TeardownPlan, teardown: Teardown, *, history_in_aws: bool,
+def _snapshot(ctx: Context, have: Actual, why: str) -> str:
+    take = rule(have.kind).snapshot
+    assert take is not None  # chosen by Teardown.snapshots
+    return take(ctx, have, why)
+
+
+def _unlink(ctx: Context, have: Actual) -> None:
+    cut = rule(have.kind).unlink
+    assert cut is not None  # chosen by its unlink
+    cut(ctx, have)
+
+
+def verify(session: Session, plan: TeardownPlan, teardown: TeardownRun, *, history_in_aws: bool,
            local_history: Path | None) -> TeardownResult:
     """After the lock: prune old final snapshots, then a fresh discovery says what is left."""
     walked, snapshots, steps = teardown.walked, teardown.snapshots, plan.steps
     pruned = _prune_final_snapshots(session, plan, snapshots, walked.succeeded)
-    remaining = discover(session.clients, session.scope, ENVIRONMENT_KINDS).all()
-    gone_images = {a.id for a in plan.deletes if a.kind == "image"}
-    if gone_images:
-        remaining += [i for i in kind_module("image").read(session.clients,
-                                                           session.project_scope)
-                      if i.id in gone_images]
+    remaining = discover(session.clients, session.scope, environment_kinds()).all()
+    gone_shared = {a.id for a in plan.deletes if rule(a.kind).shared}
+    if gone_shared:
+        remaining += [a for k in shared_kinds()
+                      for a in kind_module(k).read(session.clients, session.project_scope)
+                      if a.id in gone_shared]
     kept = [k for k in plan.keeps if not k.startswith(("final snapshot", "the environment's"))]
     kept += [f"final snapshot {s} of the database data volume (tagged role database, "
              f"environment {plan.environment}, and the time)" for s in snapshots]
