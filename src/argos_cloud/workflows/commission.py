@@ -145,8 +145,9 @@ def _first_deploy(session: Session, prepared: Prepared, plan: Plan, result: Any,
 
 
 def _configured_commit(session: Session) -> str:
-    """The config's ref as a commit, resolved as deploy resolves it (a local source
-    resolves on the plain emulator too, so commission's first deploy is recorded there)."""
+    """The config's ref as a commit, resolved as deploy resolves it: a local source
+    resolves on the plain emulator too, so the bundle's pillar names the same commit a
+    later deploy records (the emulator skips the first deploy: nothing would run it)."""
     from argos_cloud.workflows.deploy import resolve_commit
 
     notes: list[str] = []
