@@ -61,9 +61,7 @@ def diff(want: Resource, have: Actual, resolve: Callable[[str], Target | None]) 
     A reference to something about to be made (a new image bake) changes the
     dependant; one to something unchanged is compared by its existing id.
     """
-    module = kind_module(want.kind)
-    return with_drifts(module.diff(want, have),
-                       drifts(want, have, module.DECLARED.references, resolve))
+    return _with_references(kind_module(want.kind).diff(want, have), resolve)
 
 
 def priced(kind: str) -> Priced:

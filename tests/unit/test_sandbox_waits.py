@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from argos_cloud.cli.views.base import log_to
 from argos_cloud.clock import FakeClock, RealClock
 from argos_cloud.processes import process_alive, process_start
 from argos_cloud.sandbox.hosts.records import kill_recorded
 from argos_cloud.sandbox.hosts.ssm import CommandRunner, Invocation, wait_done
-from argos_cloud.sandbox.server import Sandbox, log_to
+from argos_cloud.sandbox.server import Sandbox
 from argos_cloud.waiting import wait_until
 
 SLEEPER = "import time; time.sleep(60)"

@@ -64,6 +64,16 @@ def error_code(e: BaseException) -> str:
     return ""
 
 
+def error_message(e: BaseException) -> str:
+    """The first line of the service's message (else the error's text, else its type)."""
+    response: Any = getattr(e, "response", None)
+    text = ""
+    if isinstance(response, dict):
+        text = str(response.get("Error", {}).get("Message", ""))
+    text = (text or str(e)).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
 def is_client_error(e: BaseException) -> bool:
     from botocore.exceptions import ClientError
 

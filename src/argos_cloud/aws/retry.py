@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from argos_cloud.aws.errors import error_code
+from argos_cloud.aws.errors import error_code, error_message
 from argos_cloud.clock import Clock
 from argos_cloud.errors import AwsError
 from argos_cloud.waiting import retry
@@ -30,13 +30,4 @@ def retry_on(codes: set[str] | frozenset[str], fn: Callable[[], T], *, clock: Cl
         if code not in codes:
             raise
         raise AwsError(what, code,
-                       f"{_message(e)} (gave up after {attempts} attempts)") from e
-
-
-def _message(e: BaseException) -> str:
-    response = getattr(e, "response", None)
-    text = ""
-    if isinstance(response, dict):
-        text = str(response.get("Error", {}).get("Message", ""))
-    text = (text or str(e)).strip()
-    return text.splitlines()[0] if text else type(e).__name__
+                       f"{error_message(e)} (gave up after {attempts} attempts)") from e

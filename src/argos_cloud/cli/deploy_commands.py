@@ -70,9 +70,8 @@ def history(args: Arguments, env: Environment, view: View, session: Session,
     from argos_cloud.workflows.deploy import history as read_history
 
     options = expect(args.options, HistoryOptions)
-    entries = read_history(session, limit=options.limit, offline=options.offline)
-    show_history(view, session.spec.project, session.spec.name, entries,
-                 offline=options.offline)
+    entries = read_history(session, limit=options.limit)  # --offline never connects
+    show_history(view, session.spec.project, session.spec.name, entries, offline=False)
     return ExitStatus.OK
 
 

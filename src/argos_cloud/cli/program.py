@@ -66,8 +66,8 @@ def program(args: Arguments, env: Environment) -> ExitStatus:
 def open_environment(args: Arguments, env: Environment, view: View,
                      config: Path) -> tuple[Session, ProgressHook]:
     """The session, its progress shown as lines; where AWS is reached is kept for errors."""
+    from argos_cloud.cli.views.base import log_to
     from argos_cloud.config import load_environment
-    from argos_cloud.sandbox.server import log_to
     from argos_cloud.workflows.session import open_session
 
     assert args.environment is not None

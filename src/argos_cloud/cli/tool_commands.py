@@ -38,7 +38,8 @@ def validate(args: Arguments, env: Environment, view: View, config: Path) -> Exi
 
 
 def sandbox(args: Arguments, env: Environment, view: View, config: Path) -> ExitStatus:
-    from argos_cloud.sandbox.server import Sandbox, log_to
+    from argos_cloud.cli.views.base import log_to
+    from argos_cloud.sandbox.server import Sandbox
     from argos_cloud.workflows.session import state_dir_for
 
     options = expect(args.options, SandboxOptions)

@@ -173,7 +173,6 @@ class EnvironmentLock:
         self._beat_stop = threading.Event()
         self._beat: threading.Thread | None = None
         self._refreshing = threading.Lock()  # one keep-alive write at a time
-        self._lost: BaseException | None = None  # why keep_alive stopped: broken, taken over
         self.taken_over: LockRecord | None = None  # the stale holder this run replaced
 
     @property
@@ -297,7 +296,7 @@ class EnvironmentLock:
         A lock found broken or taken over is said once and not written again.
         """
         mine = self._mine
-        if mine is None or self._lost is not None:
+        if mine is None:  # none taken, released, or found broken (refresh let go of it)
             return False
         try:
             due = parse_utc(mine.expires) - self._lease * (1 - 1 / HEARTBEATS_PER_LEASE)
@@ -309,7 +308,6 @@ class EnvironmentLock:
             self.refresh()
             return True
         except (LockHeld, OperationFailed) as e:
-            self._lost = e
             log.warning("lock %s: %s", self.name, e)
             self._on_note(f"the lock was lost while this run worked: {e}")
             return False
@@ -325,16 +323,8 @@ class EnvironmentLock:
         self._beat_stop.clear()
 
         def beat() -> None:
-            while not self._beat_stop.wait(interval):
-                if self._mine is None:
-                    return
-                try:
-                    self.refresh()
-                except (LockHeld, OperationFailed) as e:
-                    log.warning("lock %s: %s", self.name, e)
-                    return
-                except Exception as e:  # a lost answer or throttle: try at the next beat
-                    log.debug("lock %s: refresh failed: %s", self.name, e)
+            while not self._beat_stop.wait(interval) and self._mine is not None:
+                self.keep_alive()  # due by now unless progress refreshed it meanwhile
 
         self._beat = threading.Thread(target=beat, name="argos-lock-heartbeat", daemon=True)
         self._beat.start()

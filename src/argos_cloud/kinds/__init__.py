@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -22,6 +23,7 @@ def kind_module(name: str) -> KindModule:
     return registry()[name]
 
 
+@functools.cache
 def registry() -> dict[str, KindModule]:
     """Every kind by name; typed, so mypy checks each module against `KindModule`."""
     from argos_cloud.kinds import (

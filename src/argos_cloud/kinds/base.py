@@ -125,7 +125,7 @@ class Teardown:
 
     after: tuple[str, ...] = ()
     last: bool = False
-    unlink_after: tuple[str, ...] | None = None
+    unlink_after: tuple[str, ...] = ()
     unlink: Callable[[Context, Actual], None] | None = None
     snapshot_roles: tuple[str, ...] = ()
     # (ctx, resource, why) → the snapshot's id, kept after the resource is gone

@@ -22,7 +22,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from argos_cloud.aws.session import IDENTITY_PATH  # answered by our wrapper around moto
 from argos_cloud.clock import Clock, RealClock, utc_stamp
@@ -35,15 +35,6 @@ RECORD, LOCK, LOG = "sandbox.json", "sandbox.lock", "sandbox.log"
 HOST = "127.0.0.1"
 
 Log = Callable[[str], None]
-
-
-def log_to(stream: TextIO) -> Log:
-    """A `log` for the CLI: each progress message one prefixed line on `stream`, at once."""
-    def write(text: str) -> None:
-        stream.write(f"argos-cloud: sandbox: {text}\n")
-        stream.flush()
-
-    return write
 
 
 @dataclass(frozen=True)

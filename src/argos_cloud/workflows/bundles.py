@@ -1,7 +1,7 @@
 """The master's bundle: the Salt state tree with a pillar naming hosts and the commit.
 
-Both `commission` and `deploy` publish it, so it lives apart from either (neither
-workflow imports the other's module for it).
+Both `commission` and `deploy` publish it, so it lives apart from either
+(commission calls deploy for its first deploy, never the other way).
 """
 
 from __future__ import annotations

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 from argos_cloud.discovery import discover
 from argos_cloud.engine.events import Hook, StepProgress
 from argos_cloud.engine.graph import StepGraph
+from argos_cloud.engine.journal import HISTORY_LEAF
+from argos_cloud.engine.lock import LOCK_LEAF
 from argos_cloud.engine.walk import WalkResult, walk
 from argos_cloud.errors import Refused
 from argos_cloud.kinds import KIND_NAMES, kind_module
@@ -45,8 +47,6 @@ if TYPE_CHECKING:
 
 SNAPSHOT_STEP = "snapshot.database"
 REVOKE_STEP = "revoke.security_groups"
-LOCK_LEAF = "lock"
-HISTORY_PREFIX = "history/"
 EMULATOR_ORDER_NOTE = (
     "emulator: moto does not check dependencies on delete (a group still in use deletes "
     "anyway), so the teardown order is proved on the step graph, not by this run")
@@ -94,7 +94,7 @@ def teardown_graph(actuals: Iterable[Actual], *, final_snapshot: bool = False) -
     of: dict[str, set[str]] = defaultdict(set)
     for step, a in steps.items():
         of[a.kind].add(step)
-    rules = {kind: kind_module(kind).DECLARED.teardown for kind in of}
+    rules = {kind: rule(kind) for kind in of}
 
     def kinds(names: Iterable[str]) -> set[str]:
         return set().union(*(of[n] for n in names))
@@ -103,15 +103,15 @@ def teardown_graph(actuals: Iterable[Actual], *, final_snapshot: bool = False) -
     snapshot = final_snapshot and any(rules[a.kind].snapshots(a) for a in steps.values())
     if snapshot:
         deps[SNAPSHOT_STEP] = set()
-    unlinks = [rule.unlink_after for rule in rules.values() if rule.unlink_after is not None]
+    unlinks = [t.unlink_after for t in rules.values() if t.unlink is not None]
     if unlinks:
         deps[REVOKE_STEP] = kinds(k for after in unlinks for k in after)
     for step, a in steps.items():
-        rule = rules[a.kind]
-        deps[step] |= kinds(rule.after)
-        if rule.unlink_after is not None:
+        t = rules[a.kind]
+        deps[step] |= kinds(t.after)
+        if t.unlink is not None:
             deps[step].add(REVOKE_STEP)
-        if snapshot and a.role in rule.snapshot_roles:
+        if snapshot and a.role in t.snapshot_roles:
             deps[step].add(SNAPSHOT_STEP)
     early = {s for s in deps if s not in steps or not rules[steps[s].kind].last}
     for step, a in steps.items():
@@ -240,7 +240,7 @@ def plan_decommission(session: Session, *, delete_image: bool = False,
     for v in (a for a in deletes if rule(a.kind).snapshots(a)):
         keeps.append(f"final snapshot of {v.id} ({v.address}) will be taken and kept" if final
                      else f"no final snapshot of {v.id} ({v.address}): --skip-final-snapshot")
-    if any(a.role == RECORD_ROLE and a.key.startswith(HISTORY_PREFIX) for a in deletes):
+    if any(a.role == RECORD_ROLE and a.key.startswith(f"{HISTORY_LEAF}/") for a in deletes):
         keeps.append("the environment's history is deleted from SSM with it; its last entry "
                      "is kept in the local copy")
     for lock in (a for a in found if _is_lock(a)):
@@ -307,8 +307,9 @@ def walk_teardown(session: Session, plan: TeardownPlan, hook: Hook, parallel: in
     """Walk the teardown graph: deletes, the final snapshot and the revoke step."""
     steps = plan.steps
     ctx = make_context(session, plan, hook)
-    volumes = [a for a in plan.deletes if rule(a.kind).snapshots(a)]
-    linked = [a for a in plan.deletes if rule(a.kind).unlink is not None]
+    volumes = [(a, t.snapshot) for a in plan.deletes
+               if (t := rule(a.kind)).snapshot is not None and t.snapshots(a)]
+    linked = [(a, t.unlink) for a in plan.deletes if (t := rule(a.kind)).unlink is not None]
     snapshots: list[str] = []
     guard = threading.Lock()
 
@@ -328,14 +329,14 @@ def walk_teardown(session: Session, plan: TeardownPlan, hook: Hook, parallel: in
 
     def run_once(step: str) -> str:
         if step == SNAPSHOT_STEP:
-            made = [_snapshot(ctx, v, f"decommission of {session.scope.name(v.role)}, "
-                              f"volume {v.id}") for v in volumes]
+            made = [take(ctx, v, f"decommission of {session.scope.name(v.role)}, volume {v.id}")
+                    for v, take in volumes]
             with guard:
                 snapshots.extend(made)
             return f"kept {', '.join(made)}"
         if step == REVOKE_STEP:
-            for g in linked:
-                _unlink(ctx, g)
+            for g, cut in linked:
+                cut(ctx, g)
             return f"revoked the cross-references of {len(linked)} group(s)"
         have = steps[step]
         kind_module(have.kind).delete(ctx, have)
@@ -343,18 +344,6 @@ def walk_teardown(session: Session, plan: TeardownPlan, hook: Hook, parallel: in
 
     walked = walk(plan.graph, run, limit=max(1, min(parallel, 16)), hook=hook, stop=stop)
     return TeardownRun(walked, snapshots)
-
-
-def _snapshot(ctx: Context, have: Actual, why: str) -> str:
-    take = rule(have.kind).snapshot
-    assert take is not None  # chosen by Teardown.snapshots
-    return take(ctx, have, why)
-
-
-def _unlink(ctx: Context, have: Actual) -> None:
-    cut = rule(have.kind).unlink
-    assert cut is not None  # chosen by its unlink
-    cut(ctx, have)
 
 
 def verify(session: Session, plan: TeardownPlan, teardown: TeardownRun, *, history_in_aws: bool,

@@ -299,7 +299,6 @@ def _run(session: Session, command: str, target: Callable[[], tuple[str, str, li
     with operation(session, command, under=under) as op:
         commit, ref, notes = target()  # chosen under the lock: rollback reads the history
         op.begin(commit=commit)
-        op.step = "prepare"  # until the first batch starts
         return _execute(session, command, commit, ref, chosen, batch, notes, executor,
                         op.hook(hook))
 

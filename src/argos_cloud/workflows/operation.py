@@ -27,7 +27,7 @@ from argos_cloud.clock import Clock
 from argos_cloud.engine.events import Event, Hook, StepStarted
 from argos_cloud.engine.journal import Journal, JournalEntry, Result
 from argos_cloud.engine.walk import WalkResult, one_line
-from argos_cloud.errors import AwsError, Interrupted, OperationFailed, Refused
+from argos_cloud.errors import Interrupted, OperationFailed, Refused
 from argos_cloud.model.names import Scope
 
 if TYPE_CHECKING:
@@ -66,16 +66,14 @@ class KeepAliveHook:
 
 
 def error_text(e: BaseException) -> str:
-    """One line for the journal: an AWS error as `Code: message`, anything else its text."""
-    from argos_cloud.aws.errors import error_code
+    """One line for the journal: an AWS error as `Code: message`, anything else its text.
 
-    if isinstance(e, AwsError):
-        return str(e)  # `Operation: Code: message`
+    Our own errors (an AwsError included) already read as one line: see `fail_with`.
+    """
+    from argos_cloud.aws.errors import error_code, error_message
+
     code = error_code(e)
-    if code:
-        message = str(getattr(e, "response", {}).get("Error", {}).get("Message", ""))
-        return f"{code}: {message}" if message else code
-    return one_line(e)
+    return f"{code}: {error_message(e)}" if code else one_line(e)
 
 
 class Operation:

@@ -6,7 +6,7 @@ With `--output json`, stdout holds the JSON document alone; lines and notices go
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TextIO
 
 from argos_cloud.cli.environment import Environment
@@ -119,3 +119,12 @@ def write_error(stream: TextIO, json_mode: bool, message: str, status: int,
         stream.write(f"argos-cloud: error: {message}\n")
         if detail:
             stream.write(f"{detail}\n")
+
+
+def log_to(stream: TextIO) -> Callable[[str], None]:
+    """The sandbox's `log`: each progress message one prefixed line on `stream`, at once."""
+    def write(text: str) -> None:
+        stream.write(f"argos-cloud: sandbox: {text}\n")
+        stream.flush()
+
+    return write
