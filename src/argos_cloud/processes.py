@@ -20,6 +20,19 @@ def _stat_fields(pid: int) -> list[str] | None:
     return text.rpartition(")")[2].split()
 
 
+def process_args(pid: int) -> list[str] | None:
+    """The command line `pid` was started with (/proc/<pid>/cmdline), or None when unreadable.
+
+    What tells our own recorded processes from strangers that reused a pid.
+    """
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    text = raw.decode(errors="replace").rstrip("\0")
+    return text.split("\0") if text else []  # [] until it has exec'd, or as a zombie
+
+
 def process_start(pid: int) -> str | None:
     """The kernel's start time of `pid` (clock ticks since boot), or None when it is gone.
 

@@ -126,3 +126,18 @@ def test_the_sandbox_says_its_progress_through_the_callers_log_and_never_prints(
     stream = io.StringIO()
     log_to(stream)("ready")
     assert stream.getvalue() == "argos-cloud: sandbox: ready\n"
+
+
+def test_process_args_reads_a_command_line_and_none_once_the_pid_is_gone() -> None:
+    from argos_cloud.processes import process_args
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)",
+                              "argos-marker"])
+    try:
+        assert wait_until(lambda: bool(process_args(child.pid)), clock=RealClock(), timeout=10)
+        assert process_args(child.pid) == [sys.executable, "-c",
+                                           "import time; time.sleep(30)", "argos-marker"]
+    finally:
+        child.kill()
+        child.wait()
+    assert process_args(child.pid) is None

@@ -27,7 +27,7 @@ from typing import Any
 from argos_cloud.aws.session import IDENTITY_PATH  # answered by our wrapper around moto
 from argos_cloud.clock import Clock, RealClock, utc_stamp
 from argos_cloud.errors import OperationFailed, Refused
-from argos_cloud.processes import process_alive
+from argos_cloud.processes import process_alive, process_args
 from argos_cloud.waiting import wait_until
 
 MODULE = "argos_cloud.sandbox.runner"  # the child; also how /proc tells it is ours
@@ -295,14 +295,10 @@ def _is_ours(pid: int, marker: str) -> bool:
     """Alive and launched by us with this marker (checked on /proc when it exists)."""
     if pid <= 0 or not process_alive(pid, reap=True):
         return False
-    proc = Path(f"/proc/{pid}/cmdline")
     if not Path("/proc/self").exists():
         return True  # no /proc: the port's identity answer (pid + marker) decides
-    try:
-        args = proc.read_bytes().split(b"\0")
-    except OSError:
-        return False
-    return MODULE.encode() in args and marker.encode() in args
+    args = process_args(pid) or []
+    return MODULE in args and marker in args
 
 
 def _terminate(pid: int, timeout: float, clock: Clock) -> None:

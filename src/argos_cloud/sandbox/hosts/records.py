@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from argos_cloud.clock import Clock, RealClock
-from argos_cloud.processes import process_alive
+from argos_cloud.processes import process_alive, process_args
 from argos_cloud.waiting import wait_until
 
 # Undo order: lower first.
@@ -78,10 +78,7 @@ def _quiet(argv: list[str]) -> None:
 
 
 def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
+    return " ".join(process_args(pid) or ())
 
 
 def kill_recorded(pid: int, marker: str, wait: float = 10.0,
