@@ -56,19 +56,8 @@ match = same_address
 
 
 def read(clients: Clients, scope: Scope) -> list[Actual]:
-    """One paginated, tag-filtered describe of live instances; no group or bake members."""
-    pages = clients.ec2.get_paginator("describe_instances").paginate(Filters=[
-        *scope.tag_filters(), {"Name": "instance-state-name", "Values": list(LIVE_STATES)}])
-    out = []
-    for page in pages:
-        for reservation in page["Reservations"]:
-            for raw in reservation["Instances"]:
-                tags = tag_dict(raw.get("Tags"))
-                if TAG_ASG in tags or tags.get(TAG_ROLE) == IMAGE_ROLE:
-                    continue
-                if scope.owns(tags):
-                    out.append(parse(raw))
-    return out
+    """The scope's own instances: `read_all`'s one describe, without group members."""
+    return [a for a in read_all(clients, scope) if TAG_ASG not in a.tags]
 
 
 def parse(raw: Mapping[str, Any], device: str = DATA_DEVICE) -> Actual:

@@ -89,8 +89,7 @@ def drifts(want: Resource, have: Actual, references: Sequence[Reference],
         if current is None:
             continue  # what exists does not say: not comparable
         if address is None:
-            wanted: list[str] = []
-            if _ids(current) != wanted:
+            if _ids(current):
                 out.append(Drift(ref.key, ref.on_change, f"{ref.key} should be none"))
             continue
         target = resolve(str(address))
@@ -115,8 +114,8 @@ def with_drifts(change: Change, found: Sequence[Drift]) -> Change:
     """
     new = [d for d in found if d.key not in change.fields]
     if not new or change.after is None or change.before is None:
-        return change
-    if change.action in (Action.CREATE, Action.REPLACE, Action.DELETE):
+        return change  # a create or a delete: nothing to compare
+    if change.action is Action.REPLACE:
         return change
     action = (Action.REPLACE if any(d.action is Action.REPLACE for d in new)
               else Action.UPDATE)
