@@ -50,7 +50,7 @@ SCOPE = Scope("argos", "qa")
 # -- helpers
 def make_session(tmp_path: Path, clients: Clients, name: str = "qa") -> Session:
     text = (ROOT / "argos-cloud.toml").read_text().replace(
-        'base_ami_owner = "099720109477"', 'base_ami_owner = "self"').replace(
+        'base_ami_owner = "136693071363"', 'base_ami_owner = "self"').replace(
         'repository = "reference-app"', 'repository = "https://git.example.invalid/argos.git"')
     (tmp_path / "argos-cloud.toml").write_text(text)
     shutil.copytree(ROOT / "deploy", tmp_path / "deploy", dirs_exist_ok=True)
@@ -62,7 +62,7 @@ def make_session(tmp_path: Path, clients: Clients, name: str = "qa") -> Session:
 
 def register_image(clients: Clients) -> str:
     return str(clients.ec2.register_image(
-        Name="ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-20240101",
+        Name="debian-12-amd64-20240101-1000",
         RootDeviceName="/dev/sda1",
         BlockDeviceMappings=[{"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": 8}}])["ImageId"])
 
