@@ -134,7 +134,7 @@ def _unit(raw: dict[str, Any]) -> str:
 def _cut_entry(line: str) -> Entry | None:
     """An entry cut at LINE_BYTES: what its start still says (the cursor comes first)."""
     def field(name: str) -> str | None:
-        found = re.search(rf'"{name}":"((?:[^"\\]|\\.)*)', line)
+        found = re.search(rf'"{name}"\s*:\s*"((?:[^"\\]|\\.)*)', line)
         return found.group(1) if found else None
 
     cursor, stamp = field("__CURSOR"), field("__REALTIME_TIMESTAMP")
