@@ -146,12 +146,17 @@ def _first_deploy(session: Session, prepared: Prepared, plan: Plan, result: Any,
     """The configured commit through the master, gated on health, recorded (DESIGN §1)."""
     from argos_cloud.provision.git import is_commit
     from argos_cloud.workflows.deploy import DeployFailed, first_deploy
+    from argos_cloud.workflows.readiness import MasterNotReady
 
     if not is_commit(prepared.commit):
         return
-    try:
+    try:  # deploy waits (bounded) for a new master to install Salt before the first batch
         first_deploy(session, prepared.commit, session.spec.source.ref, executor=executor,
                      hook=hook, under=under)
+    except MasterNotReady as e:
+        raise CommissionFailed(CommissionResult(plan, result, list(session.notes)),
+                               f"the environment is built, but its first deploy could not "
+                               f"start: {e}") from e
     except DeployFailed as e:
         raise CommissionFailed(CommissionResult(plan, result, list(session.notes)),
                                f"the environment is built, but its first deploy failed: {e}; "
