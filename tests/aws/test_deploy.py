@@ -38,6 +38,7 @@ from argos_cloud.model.names import Scope, tag_specifications
 from argos_cloud.provision.remote import FakeExecutor
 from argos_cloud.provision.userdata import minion_user_data
 from argos_cloud.workflows import deploy as workflow
+from argos_cloud.workflows.readiness import READY, WAITING, MasterNotReady, probe_commands
 from argos_cloud.workflows.session import Session
 
 pytestmark = pytest.mark.aws
@@ -50,7 +51,7 @@ SCOPE = Scope("argos", "qa")
 # -- helpers
 def make_session(tmp_path: Path, clients: Clients, name: str = "qa") -> Session:
     text = (ROOT / "argos-cloud.toml").read_text().replace(
-        'base_ami_owner = "099720109477"', 'base_ami_owner = "self"').replace(
+        'base_ami_owner = "136693071363"', 'base_ami_owner = "self"').replace(
         'repository = "reference-app"', 'repository = "https://git.example.invalid/argos.git"')
     (tmp_path / "argos-cloud.toml").write_text(text)
     shutil.copytree(ROOT / "deploy", tmp_path / "deploy", dirs_exist_ok=True)
@@ -62,7 +63,7 @@ def make_session(tmp_path: Path, clients: Clients, name: str = "qa") -> Session:
 
 def register_image(clients: Clients) -> str:
     return str(clients.ec2.register_image(
-        Name="ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-20240101",
+        Name="debian-12-amd64-20240101-1000",
         RootDeviceName="/dev/sda1",
         BlockDeviceMappings=[{"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": 8}}])["ImageId"])
 
@@ -115,6 +116,8 @@ def salt_master(failed: Collection[str] = (), silent: Collection[str] = (),
                 ) -> Callable[[str, list[str]], str]:
     """Answers like `salt --static --out=json` for the minions listed in the L@ target."""
     def respond(instance_id: str, commands: list[str]) -> str:
+        if commands == probe_commands():  # the master is asked whether it is ready first
+            return READY
         match = re.search(r"L@([^' ]+)", commands[-1])
         if match is None:  # a bundle sync: no output
             return ""
@@ -201,8 +204,10 @@ def test_deploy_sends_targeted_batches_to_the_master_only_and_records_the_commit
         "app batch 1/2", "app batch 2/2", "worker batch 1/2", "worker batch 2/2"]
     expected = [env["app"][:2], env["app"][2:], env["worker"][:1], env["worker"][1:]]
     assert [b.instance_ids for b in result.batches] == expected
-    assert len(fake.sent) == 4
-    for sent, ids in zip(fake.sent, expected, strict=True):
+    probe, *runs = fake.sent
+    assert probe.commands == tuple(probe_commands()) and probe.targets == (env["master"],)
+    assert len(runs) == 4
+    for sent, ids in zip(runs, expected, strict=True):
         assert sent.targets == (env["master"],)
         salt = sent.commands[-1]
         assert "G@environment:qa and G@project:argos" in salt
@@ -214,6 +219,39 @@ def test_deploy_sends_targeted_batches_to_the_master_only_and_records_the_commit
     assert bundle_record(aws)["commit"] == A
     entry = session.journal().entries(limit=1)[0]
     assert (entry.command, entry.result, entry.commit) == ("deploy", "succeeded", A)
+
+
+def test_a_new_master_is_waited_for_before_the_first_batch_is_sent(
+        aws: Clients, tmp_path: Path) -> None:
+    """Issue 23: a deploy sent while the master still installs Salt failed at once."""
+    env = build_environment(real(aws))
+    session = make_session(tmp_path, aws)
+    salt, asked = salt_master(), []
+
+    def respond(instance_id: str, commands: list[str]) -> str:
+        if commands == probe_commands():
+            asked.append(instance_id)
+            return READY if len(asked) == 3 else f"{WAITING} Salt is not installed yet"
+        return salt(instance_id, commands)
+
+    fake = FakeExecutor(respond=respond)
+    result = workflow.deploy(session, ref=A, roles=["worker"], batch="100%", executor=fake)
+    assert result.ok and deployed(aws) == A and asked == [env["master"]] * 3
+    kinds = ["probe" if s.commands == tuple(probe_commands()) else "salt" for s in fake.sent]
+    assert kinds == ["probe", "probe", "probe", "salt"]
+
+
+def test_a_master_that_never_gets_ready_fails_the_deploy_before_anything_changes(
+        aws: Clients, tmp_path: Path) -> None:
+    build_environment(real(aws))
+    session = make_session(tmp_path, aws)
+    fake = FakeExecutor(respond=lambda instance, commands: f"{WAITING} salt-master is not running")
+    with pytest.raises(MasterNotReady, match="not ready after 1800 s: salt-master is not"):
+        workflow.deploy(session, ref=A, roles=["worker"], batch="100%", executor=fake)
+    assert all(s.commands == tuple(probe_commands()) for s in fake.sent)
+    assert deployed(aws) is None and bundle_record(aws)["key"] == "bundles/old.tar.gz"
+    entry = session.journal().entries(limit=1)[0]
+    assert (entry.command, entry.result) == ("deploy", "failed")
 
 
 def test_an_unhealthy_app_batch_stops_the_deploy_and_leaves_the_rest_alone(
@@ -275,7 +313,9 @@ def test_missing_salt_output_on_real_aws_is_a_failure(aws: Clients, tmp_path: Pa
     build_environment(real(aws))
     session = make_session(tmp_path, aws)
     with pytest.raises(workflow.DeployFailed, match="no Salt output"):
-        workflow.deploy(session, ref=A, roles=["worker"], batch="1", executor=FakeExecutor())
+        workflow.deploy(session, ref=A, roles=["worker"], batch="1",
+                        executor=FakeExecutor(respond=lambda instance, commands: (
+                            READY if commands == probe_commands() else "")))
     assert deployed(aws) is None
 
 

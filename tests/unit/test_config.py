@@ -76,7 +76,7 @@ BAD = [
      "boolean"),
     ('app = { instance_type = "m6i.large"', 'app = { instance_typo = "m6i.large"',
      "production", "environments.production.app.instance_typo", "unknown key"),
-    ('base_ami_name = "ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-*"\n', "",
+    ('base_ami_name = "debian-12-amd64-*"\n', "",
      "qa", "image", "base_ami_id"),
     ('# cidrs = ["203.0.113.0/24"]', 'cidrs = ["0.0.0.0/0"]', "qa", "ssh.cidrs", "whole internet"),
     ('# cidrs = ["203.0.113.0/24"]', 'cidrs = ["203.0.113.0/24"]', "qa", "ssh.public_key",

@@ -31,3 +31,25 @@ def retry_on(codes: set[str] | frozenset[str], fn: Callable[[], T], *, clock: Cl
             raise
         raise AwsError(what, code,
                        f"{error_message(e)} (gave up after {attempts} attempts)") from e
+
+
+def made_once(create: Callable[[], T], find: Callable[[], T | None], *, attempts: int = 3) -> T:
+    """Send a create that has no client token, so that a lost answer never makes a twin.
+
+    After a lost answer (AWS may have acted), `find()` looks for what the create made,
+    by a tag the request set at creation; only when nothing is found is it sent again.
+    """
+    from argos_cloud.aws.errors import is_lost_answer
+
+    for attempt in range(1, attempts + 1):
+        try:
+            return create()
+        except Exception as e:
+            if not is_lost_answer(e):
+                raise
+            found = find()
+            if found is not None:
+                return found
+            if attempt == attempts:
+                raise
+    raise AssertionError("unreachable")  # the loop returns or raises

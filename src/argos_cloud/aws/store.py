@@ -13,7 +13,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from argos_cloud.aws.errors import as_aws_error, is_lost_answer, tolerate
+from argos_cloud.aws.errors import as_aws_error, explain, is_lost_answer, tolerate
+from argos_cloud.errors import ArgosError
 from argos_cloud.model.names import tag_list
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,11 @@ class ParameterStore:
     def __init__(self, ssm_client: Any) -> None:
         self._ssm = ssm_client
 
+
+    def _error(self, operation: str, e: ClientError) -> ArgosError:
+        """An answer that is not AWS's names the endpoint that gave it (often the first call)."""
+        endpoint = getattr(getattr(self._ssm, "meta", None), "endpoint_url", None)
+        return explain(e, endpoint) or as_aws_error(operation, e)
     def create(self, name: str, value: str, *, secure: bool = False,
                tags: Mapping[str, str] | None = None) -> bool:
         """Create `name` only if absent (atomic in SSM); False when it already exists.
@@ -42,7 +48,7 @@ class ParameterStore:
             with exists:
                 self._ssm.put_parameter(**request)
         except ClientError as e:
-            raise as_aws_error("ssm.PutParameter", e) from e
+            raise self._error("ssm.PutParameter", e) from e
         except Exception as e:
             if not is_lost_answer(e):
                 raise
@@ -63,7 +69,7 @@ class ParameterStore:
                 self._ssm.add_tags_to_resource(ResourceType="Parameter", ResourceId=name,
                                                Tags=tag_list(dict(tags)))
         except ClientError as e:
-            raise as_aws_error("ssm.PutParameter", e) from e
+            raise self._error("ssm.PutParameter", e) from e
         log.debug("ssm parameter %s written", name)
 
     def _put(self, name: str, value: str, secure: bool) -> None:
@@ -86,7 +92,7 @@ class ParameterStore:
             with absent:
                 reply = self._ssm.get_parameter(Name=name, WithDecryption=decrypt)
         except ClientError as e:
-            raise as_aws_error("ssm.GetParameter", e) from e
+            raise self._error("ssm.GetParameter", e) from e
         if absent:
             return None
         return str(reply["Parameter"]["Value"])
@@ -98,7 +104,7 @@ class ParameterStore:
             with absent:
                 self._ssm.delete_parameter(Name=name)
         except ClientError as e:
-            raise as_aws_error("ssm.DeleteParameter", e) from e
+            raise self._error("ssm.DeleteParameter", e) from e
         except Exception as e:
             if not is_lost_answer(e) or self.get(name) is not None:
                 raise
@@ -118,7 +124,7 @@ class ParameterStore:
                 for parameter in page.get("Parameters", []):
                     found[str(parameter["Name"])] = str(parameter["Value"])
         except ClientError as e:
-            raise as_aws_error("ssm.GetParametersByPath", e) from e
+            raise self._error("ssm.GetParametersByPath", e) from e
         return found
 
     def delete_many(self, names: Iterable[str]) -> list[str]:
@@ -130,7 +136,7 @@ class ParameterStore:
             try:
                 reply = self._ssm.delete_parameters(Names=batch)
             except ClientError as e:
-                raise as_aws_error("ssm.DeleteParameters", e) from e
+                raise self._error("ssm.DeleteParameters", e) from e
             except Exception as e:  # a lost answer: delete_parameters is safe to repeat
                 if not is_lost_answer(e):
                     raise

@@ -25,6 +25,9 @@ ENV_COMMANDS = {
     "unlock": "break the environment's lock (when its holder is gone)",
     "check": "drift from the config and orphaned resources; exit 4 when any",
     "graph": "draw the environment's resources and what the plan would do to them",
+    "scale": "set the app/worker groups' desired capacity now: scale app=N [worker=M]",
+    "exec": "run a command on the environment's instances through SSM: exec -- CMD...",
+    "logs": "the journal of the app's units on the instances, through SSM (-f follows)",
 }
 TOOL_COMMANDS = {
     "init": "write a starter config, deploy/ templates and the Salt tree here",
@@ -88,7 +91,10 @@ class Arguments:
 PARALLEL = (1, 16)
 LOCK_WAIT = (0, 86400)
 HISTORY_LIMIT = (1, 1000)
-LOCKING_COMMANDS = ("commission", "deploy", "rollback", "decommission", "clean")
+LOCKING_COMMANDS = ("commission", "deploy", "rollback", "decommission", "clean", "scale")
+EXEC_TIMEOUT = (1, 86400)
+LOG_LINES = (1, 100000)
+INSTANCE_ROLES = ("app", "worker", "database", "broker", "master")
 
 
 def int_in(flag: str, low: int, high: int) -> Callable[[str], int]:
@@ -137,6 +143,9 @@ def _extract_globals(argv: list[str], into: Arguments) -> list[str]:
     while i < len(argv):
         token = argv[i]
         name, eq, value = token.partition("=")
+        if token == "--" and len(rest) >= 2:  # exec's command follows: kept whole for it
+            rest += argv[i:]
+            break
         if name in ("--config", "--output", "--profile"):
             if not eq:
                 if i + 1 >= len(argv):
@@ -184,6 +193,8 @@ def _command_parser(program: str, command: str) -> _Parser:
         p.add_argument("--restore-snapshot", metavar="SNAPSHOT_ID|latest",
                        help="make the database's data volume from this snapshot "
                             "(refused while the volume exists)")
+    if command in ("commission", "plan"):
+        _seed_flags(p)
     if command == "plan":
         p.add_argument("--detailed-exitcode", action="store_true",
                        help="exit 0 when nothing would change, 4 when something would")
@@ -209,11 +220,86 @@ def _command_parser(program: str, command: str) -> _Parser:
     if command == "clean":
         p.add_argument("--force", action="store_true",
                        help="clean even while launch templates still use the image")
+    if command == "scale":
+        p.add_argument("groups", nargs="+", metavar="ROLE=N",
+                       help="app=N and/or worker=N: the desired capacity")
+        p.add_argument("--min", dest="min_size", type=int_in("--min", *SIZE), metavar="N",
+                       help="also move the named groups' minimum to N (0-1000)")
+        p.add_argument("--max", dest="max_size", type=int_in("--max", *SIZE), metavar="N",
+                       help="also move the named groups' maximum to N (0-1000)")
+    if command in ("exec", "logs"):
+        p.add_argument("--instance", metavar="ID", help="this instance of the environment")
+    if command == "exec":
+        p.add_argument("--role", choices=INSTANCE_ROLES, default="app",
+                       help="instances of this role (default app)")
+        p.add_argument("--all", action="store_true",
+                       help="every running instance of the role (default: one healthy one)")
+        p.add_argument("--timeout", type=int_in("--timeout", *EXEC_TIMEOUT), default=600,
+                       metavar="SECONDS", help="the command's time limit (1-86400, default 600)")
+        p.add_argument("command", nargs="*", metavar="-- COMMAND",
+                       help="after --: the program and its arguments (one quoted word with "
+                            "spaces runs through bash -c)")
+    if command == "logs":
+        p.add_argument("--role", choices=INSTANCE_ROLES,
+                       help="instances of this role (default: app and worker)")
+        p.add_argument("--unit", action="append", default=[], metavar="UNIT",
+                       help="this systemd unit only (repeatable; a glob like 'argos-*' works); "
+                            "default: the role's own units")
+        p.add_argument("--since", type=log_since, metavar="10m|TIMESTAMP",
+                       help="from this long ago (30s, 10m, 2h, 1d) or this time "
+                            "(2026-12-07 20:00[:00], UTC)")
+        p.add_argument("--lines", "-n", type=int_in("--lines", *LOG_LINES), metavar="N",
+                       help="the last N lines of each instance (default 100 without --since)")
+        p.add_argument("--follow", "-f", action="store_true",
+                       help="keep showing new lines (polls with the journal's cursor, so "
+                            "nothing is shown twice or skipped); Ctrl-C ends it")
     if command == "history":
         p.add_argument("--limit", type=int_in("--limit", *HISTORY_LIMIT), default=20,
                        help="entries shown (1-1000)")
         p.add_argument("--offline", action="store_true", help="read the local copy only")
     return p
+
+
+SIZE = (0, 1000)
+
+
+def log_since(text: str) -> str:
+    """An argparse type: a duration back (30s, 10m, 2h, 1d) or a UTC timestamp."""
+    from argos_cloud.provision.journal import since_problem
+
+    problem = since_problem(text)
+    if problem:
+        raise BadInput(f"--since: '{text}' {problem}")
+    return text
+
+
+def instance_type(text: str) -> str:
+    """An argparse type: an EC2 instance type's spelling (family.size)."""
+    import re
+
+    if not re.fullmatch(r"[a-z][a-z0-9-]*\.[a-z0-9]+", text):
+        raise BadInput(f"--instance_type: '{text}' is not an instance type (e.g. t3.medium)")
+    return text
+
+
+def _seed_flags(p: _Parser) -> None:
+    """The seed's manage.py flags, spelled as it spelled them (and with hyphens)."""
+    p.add_argument("--instance_type", "--instance-type", dest="instance_type",
+                   type=instance_type, metavar="TYPE",
+                   help="this run only: the app group's instance type (the config is "
+                        "unchanged; the next run without the flag goes back to it)")
+    p.add_argument("--min_size", "--min-size", dest="min_size",
+                   type=int_in("--min_size", *SIZE), metavar="N",
+                   help="this run only: the app group's minimum size (0-1000); its desired "
+                        "count is raised to it if below")
+    p.add_argument("--max_size", "--max-size", dest="max_size",
+                   type=int_in("--max_size", *SIZE), metavar="N",
+                   help="this run only: the app group's maximum size (0-1000); its desired "
+                        "count is lowered to it if above")
+    p.add_argument("-ssh", "--ssh", dest="ssh", action="store_true",
+                   help="open SSH (port 22) from the config's [ssh] cidrs, as the seed's "
+                        "-ssh did; it is open whenever cidrs are configured, and refused "
+                        "(exit 2) when none are: never to the world")
 
 
 def parse(argv: list[str], program: str = "argos-cloud") -> Arguments:

@@ -8,7 +8,7 @@ from argos_cloud.cli.args import Arguments
 from argos_cloud.cli.confirm import confirm
 from argos_cloud.cli.environment import Environment
 from argos_cloud.cli.lock_commands import apply_lock_options
-from argos_cloud.cli.options import CommissionOptions, PlanOptions, expect
+from argos_cloud.cli.options import CommissionOptions, PlanOptions, SeedFlags, expect
 from argos_cloud.cli.views import ProgressHook, View, progress_for
 from argos_cloud.cli.views.commission import (
     show_commission_failed,
@@ -19,7 +19,16 @@ from argos_cloud.cli.views.commission import (
 from argos_cloud.errors import ExitStatus
 
 if TYPE_CHECKING:
+    from argos_cloud.config.overrides import RunOverrides
     from argos_cloud.workflows.session import Session
+
+
+def run_overrides(options: SeedFlags) -> RunOverrides:
+    """The seed's flags as this run's overrides of the config."""
+    from argos_cloud.config.overrides import RunOverrides
+
+    return RunOverrides(instance_type=options.instance_type, min_size=options.min_size,
+                        max_size=options.max_size, ssh=options.ssh)
 
 
 def plan(args: Arguments, env: Environment, view: View, session: Session,
@@ -27,7 +36,8 @@ def plan(args: Arguments, env: Environment, view: View, session: Session,
     from argos_cloud.workflows.commission import prepare
 
     options = expect(args.options, PlanOptions)
-    prepared = prepare(session, restore_snapshot=options.restore_snapshot)
+    prepared = prepare(session, restore_snapshot=options.restore_snapshot,
+                       overrides=run_overrides(options))
     show_planned(view, prepared.plan, session.notes)
     if options.detailed_exitcode and not prepared.plan.empty:
         return ExitStatus.CHANGES
@@ -44,7 +54,8 @@ def commission(args: Arguments, env: Environment, view: View, session: Session,
     )
 
     options = expect(args.options, CommissionOptions)
-    prepared = prepare(session, restore_snapshot=options.restore_snapshot)  # reads before writes
+    prepared = prepare(session, restore_snapshot=options.restore_snapshot,  # reads before writes
+                       overrides=run_overrides(options))
     apply_lock_options(args, env, view, session)
     view.notes(session.notes)
     view.show_plan(prepared.plan)

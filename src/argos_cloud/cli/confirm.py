@@ -5,6 +5,9 @@ from __future__ import annotations
 from argos_cloud.cli.environment import Environment
 from argos_cloud.errors import Refused
 
+# What the seed's decommission prompt accepted, besides y and yes.
+YES_ANSWERS = frozenset({"y", "yes", "yeah", "ya", "aye"})
+
 
 def confirm(env: Environment, question: str, *, yes: bool,
             type_name: str | None = None) -> None:
@@ -23,5 +26,5 @@ def confirm(env: Environment, question: str, *, yes: bool,
     answer = env.ask(f"{question} [y/N] ")
     if answer is None:
         raise no_answer
-    if answer.lower() not in ("y", "yes"):
+    if answer.lower() not in YES_ANSWERS:
         raise Refused("confirmation declined")

@@ -28,13 +28,23 @@ class LockOptions:
 
 
 @dataclass(frozen=True)
-class PlanOptions:
+class SeedFlags:
+    """The seed's `manage.py` flags: the app group's type and sizes, and SSH, for one run."""
+
+    instance_type: str | None = None
+    min_size: int | None = None
+    max_size: int | None = None
+    ssh: bool = False
+
+
+@dataclass(frozen=True)
+class PlanOptions(SeedFlags):
     restore_snapshot: str | None = None
     detailed_exitcode: bool = False
 
 
 @dataclass(frozen=True)
-class CommissionOptions(LockOptions):
+class CommissionOptions(LockOptions, SeedFlags):
     parallel: int = 4
     restore_snapshot: str | None = None
 
@@ -79,6 +89,32 @@ class GraphOptions:
 
 
 @dataclass(frozen=True)
+class ScaleOptions(LockOptions):
+    groups: tuple[str, ...] = ()  # app=N, worker=M
+    min_size: int | None = None
+    max_size: int | None = None
+
+
+@dataclass(frozen=True)
+class ExecOptions:
+    role: str = "app"
+    instance: str | None = None
+    all: bool = False
+    timeout: int = 600
+    command: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LogsOptions:
+    role: str | None = None
+    instance: str | None = None
+    unit: tuple[str, ...] = ()
+    since: str | None = None
+    lines: int | None = None
+    follow: bool = False
+
+
+@dataclass(frozen=True)
 class SandboxOptions:
     action: str = "status"  # start, status, stop, reset
     hosts: bool = False
@@ -91,13 +127,15 @@ class ValidateOptions:
 
 CommandOptions = (NoOptions | PlanOptions | CommissionOptions | DeployOptions | RollbackOptions
                   | DecommissionOptions | CleanOptions | UnlockOptions | HistoryOptions
-                  | GraphOptions | SandboxOptions | ValidateOptions)
+                  | GraphOptions | SandboxOptions | ValidateOptions | ScaleOptions
+                  | ExecOptions | LogsOptions)
 
 OPTIONS_OF: dict[str, type[CommandOptions]] = {
     "plan": PlanOptions, "commission": CommissionOptions, "deploy": DeployOptions,
     "rollback": RollbackOptions, "decommission": DecommissionOptions, "clean": CleanOptions,
     "unlock": UnlockOptions, "history": HistoryOptions, "graph": GraphOptions,
-    "sandbox": SandboxOptions, "validate": ValidateOptions,
+    "sandbox": SandboxOptions, "validate": ValidateOptions, "scale": ScaleOptions,
+    "exec": ExecOptions, "logs": LogsOptions,
 }
 
 OptionsT = TypeVar("OptionsT")

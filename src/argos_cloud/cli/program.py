@@ -15,6 +15,7 @@ from argos_cloud.cli import (
     day_two_commands,
     deploy_commands,
     lock_commands,
+    operate_commands,
     teardown_commands,
     tool_commands,
 )
@@ -48,6 +49,9 @@ ENV_COMMANDS: dict[str, EnvCommand] = {
     "history": deploy_commands.history,
     "decommission": teardown_commands.decommission,
     "clean": teardown_commands.clean,
+    "scale": operate_commands.scale,
+    "exec": operate_commands.exec_command,
+    "logs": operate_commands.logs,
 }
 
 

@@ -27,7 +27,7 @@ ROLES = ("master", "database", "broker", "app", "worker")
 COMMAND_WORDS = frozenset({
     "sandbox", "init", "validate", "help", "version", "commission", "plan", "deploy",
     "rollback", "status", "history", "decommission", "clean", "unlock", "all", "shared",
-    "check", "graph",
+    "check", "graph", "scale", "exec", "logs",
 })
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,15}$")

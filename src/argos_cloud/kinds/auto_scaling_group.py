@@ -221,6 +221,13 @@ def in_service_instances(clients: Clients, scope: Scope, role: str) -> list[dict
             for iid, m in sorted(members.items())]
 
 
+def resize(clients: Clients, name: str, min_size: int, max_size: int, desired: int) -> None:
+    """Set a group's range and desired capacity at once (`scale`); the group does the rest."""
+    clients.autoscaling.update_auto_scaling_group(
+        AutoScalingGroupName=name, MinSize=min_size, MaxSize=max_size,
+        DesiredCapacity=desired)
+
+
 class GroupOps:
     """What an image roll does to one group, on AWS (the roll itself is in workflows/roll.py).
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from argos_cloud.aws.errors import tolerate
+from argos_cloud.aws.retry import made_once
 from argos_cloud.errors import AwsError
 from argos_cloud.kinds.base import Context, Declared, Teardown, make_way, same_address
 from argos_cloud.model.names import TAG_ROLE, Scope, tag_dict, tag_list
@@ -93,13 +94,28 @@ def apply(ctx: Context, change: Change) -> str:
     assert want is not None
     s3 = ctx.clients.s3
     if make_way(ctx, change, delete):
-        with tolerate("BucketAlreadyOwnedByYou"):  # a lost answer: adopt it
-            s3.create_bucket(**create_request(want.name, ctx.clients.region))
+        request = create_request(want.name, ctx.clients.region)
+
+        def create() -> str:
+            with tolerate("BucketAlreadyOwnedByYou"):  # an earlier lost answer: adopt it
+                s3.create_bucket(**request)
+            return want.name
+
+        # tagged only after creation: after a lost answer, ours is the one we may read
+        made_once(create, lambda: want.name if _ours(ctx.clients, want.name) else None)
         s3.put_bucket_tagging(Bucket=want.name,
                               Tagging={"TagSet": tag_list(ctx.scope.tags(want.role))})
     for operation, request in settings_requests(want.name, bool(want.spec.get("versioning"))):
         getattr(s3, operation)(**request)
     return want.name
+
+
+def _ours(clients: Clients, name: str) -> bool:
+    """The bucket exists and this account may read it (another's answers 403)."""
+    with tolerate("404", "NoSuchBucket", "NotFound", "403", "AccessDenied"):
+        clients.s3.head_bucket(Bucket=name)
+        return True
+    return False
 
 
 def put_bundle(clients: Clients, bucket: str, key: str, body: bytes) -> str:

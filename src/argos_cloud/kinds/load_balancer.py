@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from argos_cloud.aws.errors import tolerate
+from argos_cloud.aws.retry import made_once
 from argos_cloud.errors import Refused
 from argos_cloud.kinds.base import Context, Declared, Teardown, same_address
 from argos_cloud.kinds.target_group import owned, owned_tags
@@ -92,15 +93,27 @@ def apply(ctx: Context, change: Change) -> str:
 
 
 def _create(ctx: Context, want: Resource, group: str) -> str:
-    for found in describe_by_name(ctx.clients, want.name):  # moto makes twins
+    """ELBv2 has no client token and moto makes twins of a name: look before creating,
+    and after a lost answer look again (by name, then our tags) instead of resending."""
+    found = _made(ctx, want)
+    if found is not None:
+        ctx.progress(want.address, "adopting the existing load balancer")
+        ctx.clients.elbv2.set_security_groups(LoadBalancerArn=found, SecurityGroups=[group])
+        return found
+    request = create_request(want, ctx.scope, group)
+    return made_once(lambda: str(ctx.clients.elbv2.create_load_balancer(**request)
+                                 ["LoadBalancers"][0]["LoadBalancerArn"]),
+                     lambda: _made(ctx, want))
+
+
+def _made(ctx: Context, want: Resource) -> str | None:
+    """This environment's load balancer of that name, if it exists; another's refuses."""
+    for found in describe_by_name(ctx.clients, want.name):
         arn = str(found["LoadBalancerArn"])
         if arn not in owned_tags(ctx.clients, ctx.scope, [arn]):
             raise Refused(f"load balancer {want.name} exists and is not this environment's")
-        ctx.progress(want.address, "adopting the existing load balancer")
-        ctx.clients.elbv2.set_security_groups(LoadBalancerArn=arn, SecurityGroups=[group])
         return arn
-    made = ctx.clients.elbv2.create_load_balancer(**create_request(want, ctx.scope, group))
-    return str(made["LoadBalancers"][0]["LoadBalancerArn"])
+    return None
 
 
 def wait_active(ctx: Context, arn: str) -> dict[str, Any]:

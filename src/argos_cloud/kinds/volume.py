@@ -11,10 +11,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from argos_cloud.aws.errors import tolerate
+from argos_cloud.aws.retry import made_once
 from argos_cloud.clock import utc_stamp
 from argos_cloud.errors import BadInput, OperationFailed
 from argos_cloud.kinds.base import Context, Declared, Teardown, client_token, same_address
-from argos_cloud.model.names import TAG_ROLE, Scope, tag_dict, tag_specifications
+from argos_cloud.model.names import TAG_ROLE, TAG_TOKEN, Scope, tag_dict, tag_specifications
 from argos_cloud.plan.cost import Priced
 from argos_cloud.plan.details import Shown
 from argos_cloud.plan.types import Action, Actual, Change, Resource
@@ -87,10 +88,16 @@ def create_volume_request(want: Resource, scope: Scope, token: str) -> dict[str,
     return request
 
 
+def snapshot_token(scope: Scope, volume_id: str) -> str:
+    """The final snapshot's token: one per volume, so any later run finds it by its tag."""
+    return client_token(scope, "snapshot.database", volume_id)[:32]
+
+
 def snapshot_request(volume_id: str, scope: Scope, role: str, *, reason: str,
                      stamp: str) -> dict[str, Any]:
     tags = scope.tags(role, Name=f"{scope.name(role)}-final-{stamp}",
-                      **{TAG_FINAL_SNAPSHOT: stamp})
+                      **{TAG_FINAL_SNAPSHOT: stamp,
+                         TAG_TOKEN: snapshot_token(scope, volume_id)})
     return {"VolumeId": volume_id, "Description": f"argos-cloud final snapshot: {reason}"[:255],
             "TagSpecifications": tag_specifications(tags, "snapshot")}
 
@@ -164,17 +171,21 @@ def final_snapshot(ctx: Context, have: Actual, *, reason: str) -> str:
 
     stamp = utc_stamp()
     ec2 = ctx.clients.ec2
-    # An interrupted decommission already took one of this very volume: keep that one.
-    earlier = ec2.describe_snapshots(OwnerIds=["self"], Filters=[
-        {"Name": "volume-id", "Values": [have.id]},
-        {"Name": "tag-key", "Values": [TAG_FINAL_SNAPSHOT]}])["Snapshots"]
-    usable = [s for s in earlier if s.get("State") in ("pending", "completed")]
-    if usable:
-        snapshot_id = str(max(usable, key=lambda s: str(s.get("StartTime", "")))["SnapshotId"])
-    else:
-        snapshot_id = str(ec2.create_snapshot(**snapshot_request(
-            have.id, ctx.scope, have.role or "database", reason=reason,
-            stamp=stamp))["SnapshotId"])
+    request = snapshot_request(have.id, ctx.scope, have.role or "database", reason=reason,
+                               stamp=stamp)
+
+    def earlier() -> str | None:
+        """One an interrupted decommission (or a lost answer) already took of this volume:
+        found by the volume and the final-snapshot tag (older ones carry no token)."""
+        found = ec2.describe_snapshots(OwnerIds=["self"], Filters=[
+            {"Name": "volume-id", "Values": [have.id]},
+            {"Name": "tag-key", "Values": [TAG_FINAL_SNAPSHOT]}])["Snapshots"]
+        usable = [s for s in found if s.get("State") in ("pending", "completed")]
+        return str(max(usable, key=lambda s: str(s.get("StartTime", "")))["SnapshotId"]) \
+            if usable else None
+
+    snapshot_id = earlier() or made_once(
+        lambda: str(ec2.create_snapshot(**request)["SnapshotId"]), earlier)
     ctx.progress(have.address, f"waiting for final snapshot {snapshot_id}")
 
     def describe() -> dict[str, Any]:

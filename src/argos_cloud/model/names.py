@@ -9,6 +9,7 @@ TAG_ENVIRONMENT = "argos-cloud:environment"
 TAG_ROLE = "argos-cloud:role"
 TAG_MANAGED_BY = "argos-cloud:managed-by"
 TAG_BAKE = "argos-cloud:bake"            # the image hash on every bake resource
+TAG_TOKEN = "argos-cloud:token"        # set at creation: a lost answer is found by it
 TAG_USER_DATA = "argos-cloud:user-data"  # its digest: EC2 gives no batch read of user data
 MANAGED_BY = "argos-cloud"
 

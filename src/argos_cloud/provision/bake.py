@@ -10,10 +10,12 @@ and Ctrl-C too.
 from __future__ import annotations
 
 import base64
+import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from argos_cloud.aws.errors import tolerate
+from argos_cloud.aws.retry import made_once
 from argos_cloud.clock import Clock, utc_stamp
 from argos_cloud.errors import OperationFailed
 from argos_cloud.kinds import image as image_kind
@@ -25,7 +27,7 @@ from argos_cloud.kinds.instance import (
     root_device,
     wait_running,
 )
-from argos_cloud.model.names import IMAGE_ROLE, TAG_BAKE, Scope, tag_dict, tag_list
+from argos_cloud.model.names import IMAGE_ROLE, TAG_BAKE, TAG_TOKEN, Scope, tag_dict, tag_list
 from argos_cloud.model.names import tag_specifications as tag_specs
 from argos_cloud.plan.types import Resource
 from argos_cloud.provision.remote import RemoteExecutor
@@ -186,20 +188,26 @@ def bake_image(ctx: Context, want: Resource, executor: RemoteExecutor,
     remove_bake_leftovers(ctx.clients, ctx.clock, BakeLeftovers(
         found.instances, found.security_groups, stale), images=True, timeout=ctx.timeout)
 
-    tags = bake_tags(want, ctx.scope)
+    # This bake's own token, set at creation on all it makes: a lost answer to a create
+    # is met by finding what AWS made by that tag, never by making another.
+    tags = {**bake_tags(want, ctx.scope), TAG_TOKEN: uuid.uuid4().hex}
     group_id = instance_id = None
     finished = False
     try:
-        group_id = str(ec2.create_security_group(**bake_group_request(
-            want, tags, utc_stamp().replace("-", "").replace(":", "")))["GroupId"])
+        group_request = bake_group_request(want, tags,
+                                           utc_stamp().replace("-", "").replace(":", ""))
+        group_id = made_once(lambda: str(ec2.create_security_group(**group_request)["GroupId"]),
+                             lambda: _made_group(ctx.clients, tags[TAG_TOKEN]))
         request = bake_instance_request(
             want, tags, group_id=group_id,
             instance_profile=ctx.outputs.id("instance_profile.shared"),
             root_device_name=root_device(ctx.clients, want.spec["base_ami"]))
         from argos_cloud.kinds.instance_profile import retry_iam_propagation
 
-        reply = retry_iam_propagation(lambda: ec2.run_instances(**request), ctx, "bake")
-        instance_id = str(reply["Instances"][0]["InstanceId"])
+        instance_id = made_once(
+            lambda: str(retry_iam_propagation(lambda: ec2.run_instances(**request), ctx,
+                                              "bake")["Instances"][0]["InstanceId"]),
+            lambda: _made_instance(ctx.clients, tags[TAG_TOKEN]))
         ctx.progress(address, f"waiting for bake instance {instance_id}")
         wait_running(ctx, instance_id, "bake instance")
         provision(ctx, want, executor, instance_id, image_tree)
@@ -263,10 +271,11 @@ def _create_image(ctx: Context, want: Resource, instance_id: str,
     from argos_cloud.waiting import wait_for
 
     ec2 = ctx.clients.ec2
-    image_id = str(ec2.create_image(
-        InstanceId=instance_id, Name=want.name,
-        Description=f"argos-cloud {want.name}: base {want.spec['base_ami']}",
-        TagSpecifications=tag_specs(tags, "image"))["ImageId"])
+    request = {"InstanceId": instance_id, "Name": want.name,
+               "Description": f"argos-cloud {want.name}: base {want.spec['base_ami']}",
+               "TagSpecifications": tag_specs(tags, "image")}
+    image_id = made_once(lambda: str(ec2.create_image(**request)["ImageId"]),
+                         lambda: _made_image(ctx.clients, tags[TAG_TOKEN]))
     ctx.progress(want.address, f"waiting for image {image_id}")
 
     def describe() -> dict[str, Any]:
@@ -286,3 +295,25 @@ def _create_image(ctx: Context, want: Resource, instance_id: str,
     if snapshots:  # snapshot TagSpecifications are not honoured everywhere: tag them here
         ec2.create_tags(Resources=snapshots, Tags=tag_list(tags))
     return image_id
+
+
+def _by_token(token: str) -> list[dict[str, object]]:
+    return [{"Name": f"tag:{TAG_TOKEN}", "Values": [token]}]
+
+
+def _made_group(clients: Clients, token: str) -> str | None:
+    """The bake group a create whose answer was lost made (by this bake's token)."""
+    found = clients.ec2.describe_security_groups(Filters=_by_token(token))["SecurityGroups"]
+    return str(found[0]["GroupId"]) if found else None
+
+
+def _made_instance(clients: Clients, token: str) -> str | None:
+    pages = clients.ec2.get_paginator("describe_instances").paginate(Filters=[
+        *_by_token(token), {"Name": "instance-state-name", "Values": list(LIVE_STATES)}])
+    found = [i["InstanceId"] for p in pages for r in p["Reservations"] for i in r["Instances"]]
+    return str(found[0]) if found else None
+
+
+def _made_image(clients: Clients, token: str) -> str | None:
+    found = clients.ec2.describe_images(Owners=["self"], Filters=_by_token(token))["Images"]
+    return str(found[0]["ImageId"]) if found else None

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from argos_cloud.config import EnvironmentSpec
+from argos_cloud.config.overrides import RunOverrides, apply_run_overrides
 from argos_cloud.discovery import ActualState, discover
 from argos_cloud.engine.events import Hook
 from argos_cloud.engine.graph import StepGraph
@@ -38,6 +40,8 @@ class Prepared:
     actual: ActualState
     tree: Path
     commit: str
+    spec: EnvironmentSpec  # the config, with recorded scales and this run's flags applied
+    superseded_scales: tuple[str, ...] = ()  # roles whose scale the config's sizes replaced
 
 
 @dataclass
@@ -92,16 +96,25 @@ def _addresses(actual: ActualState) -> dict[str, str]:
     return out
 
 
-def prepare(session: Session, *, restore_snapshot: str | None = None) -> Prepared:
+def prepare(session: Session, *, restore_snapshot: str | None = None,
+            overrides: RunOverrides | None = None) -> Prepared:
     """Read facts and what exists, compute desired state and the plan: read calls only.
 
     `restore_snapshot` (an id or `latest`) makes the data volume from a snapshot;
-    refused while the volume exists, so data is never overwritten.
+    refused while the volume exists, so data is never overwritten. The groups' sizes
+    are the config's, or a recorded `scale` made against them (workflows/scale.py),
+    then this run's `overrides` (the seed's flags).
     """
     from argos_cloud.kinds.account import read_facts
     from argos_cloud.provision.validate import image_states_digest
+    from argos_cloud.workflows.scale import effective_spec
 
-    spec = session.spec
+    scaled = effective_spec(session)
+    for note in scaled.notes():
+        session.note(note)
+    spec = apply_run_overrides(scaled.spec, overrides)
+    if overrides is not None and not overrides.empty:
+        session.note(f"this run only: {overrides.describe()} (the config is unchanged)")
     tree = state_tree(session)
     states = image_states_digest(tree, spec.source.system_packages)
     facts = read_facts(session.clients, spec, states, session.notes)
@@ -124,7 +137,8 @@ def prepare(session: Session, *, restore_snapshot: str | None = None) -> Prepare
                                 restore_snapshot=restore)
     plan = build_plan(desired, actual, project=spec.project, environment=spec.name,
                       notes=session.notes)
-    return Prepared(plan=plan, facts=facts, actual=actual, tree=tree, commit=commit)
+    return Prepared(plan=plan, facts=facts, actual=actual, tree=tree, commit=commit, spec=spec,
+                    superseded_scales=tuple(scaled.superseded))
 
 
 def _first_deploy(session: Session, prepared: Prepared, plan: Plan, result: Any,
@@ -132,12 +146,17 @@ def _first_deploy(session: Session, prepared: Prepared, plan: Plan, result: Any,
     """The configured commit through the master, gated on health, recorded (DESIGN §1)."""
     from argos_cloud.provision.git import is_commit
     from argos_cloud.workflows.deploy import DeployFailed, first_deploy
+    from argos_cloud.workflows.readiness import MasterNotReady
 
     if not is_commit(prepared.commit):
         return
-    try:
+    try:  # deploy waits (bounded) for a new master to install Salt before the first batch
         first_deploy(session, prepared.commit, session.spec.source.ref, executor=executor,
                      hook=hook, under=under)
+    except MasterNotReady as e:
+        raise CommissionFailed(CommissionResult(plan, result, list(session.notes)),
+                               f"the environment is built, but its first deploy could not "
+                               f"start: {e}") from e
     except DeployFailed as e:
         raise CommissionFailed(CommissionResult(plan, result, list(session.notes)),
                                f"the environment is built, but its first deploy failed: {e}; "
@@ -176,7 +195,7 @@ def make_context(session: Session, prepared: Prepared, *, executor: Any = None) 
         from argos_cloud.provision.remote import SsmExecutor
 
         executor = SsmExecutor(session.clients, session.clock)
-    ctx = Context(clients=session.clients, scope=session.scope, spec=session.spec,
+    ctx = Context(clients=session.clients, scope=session.scope, spec=prepared.spec,
                   facts=prepared.facts, outputs=outputs, clock=session.clock,
                   progress=session.on_event, notes=session.notes)
 
@@ -218,6 +237,10 @@ def execute(session: Session, prepared: Prepared, *, hook: Hook | None = None,
         result = walk(step_graph(plan), run, limit=max(1, min(parallel, 16)),
                       hook=op.hook(hook), stop=stop)
         op.conclude(result)  # the first deploy and the roll have entries of their own
+        if result.ok and prepared.superseded_scales:  # the config's sizes are applied now
+            from argos_cloud.workflows.scale import forget
+
+            forget(session, list(prepared.superseded_scales))
         rolls: list[RollResult] = []
         if result.ok and not session.emulated and session.deployed_commit() is None:
             _first_deploy(session, prepared, plan, result, executor, hook, op)

@@ -335,6 +335,9 @@ def _execute(session: Session, command: str, commit: str, ref: str, roles: list[
         from argos_cloud.provision.remote import SsmExecutor
 
         executor = SsmExecutor(clients, session.clock)
+    from argos_cloud.workflows.readiness import wait_master_ready
+
+    wait_master_ready(session, executor, master.id)  # a new master installs Salt first
     addresses = {r: str(a.attrs.get("private_ip") or "") for r in ("master", "database", "broker")
                  if (a := instances.first(f"instance.{r}")) is not None}
     bucket = _bucket(previous_bundle)

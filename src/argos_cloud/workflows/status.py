@@ -77,6 +77,7 @@ class StatusReport:
     url: str | None = None
     last_operation: dict[str, Any] | None = None
     rolls: list[RollProgress] = field(default_factory=list)
+    scales: list[dict[str, Any]] = field(default_factory=list)  # recorded `scale`s, by role
 
     @property
     def empty(self) -> bool:
@@ -94,6 +95,7 @@ class StatusReport:
                 "unpriced_instance_types": self.unpriced,
                 "instances": [i.to_json() for i in self.instances],
                 "image_rollout": [r.to_json() for r in self.rolls],
+                "scales": self.scales,
                 "roles": {role: [a.to_json() for a in items]
                           for role, items in self.by_role.items()},
                 "notes": self.notes}
@@ -160,9 +162,14 @@ def status(session: Session) -> StatusReport:
         last_operation = {"command": e.command, "result": e.result, "who": e.who, "at": e.at,
                           "finished": e.finished, "commit": e.commit,
                           "failed_step": e.failed_step}
+    from argos_cloud.workflows.scale import effective_spec
+
+    scaled = effective_spec(session)
+    scales = [{**s.to_json(), "in_force": True} for s in scaled.applied.values()]
+    scales += [{**s.to_json(), "in_force": False} for s in scaled.superseded.values()]
     everything = [a for items in by_role.values() for a in items]
     cost, unpriced = cost_of_actuals(everything, priced)
     return StatusReport(environment=session.spec.name, project=session.spec.project,
                         by_role=by_role, deployed_ref=deployed, lock=lock, hourly_usd=cost,
                         unpriced=unpriced, notes=list(session.notes), instances=rows,
-                        url=url, last_operation=last_operation, rolls=rolls)
+                        url=url, last_operation=last_operation, rolls=rolls, scales=scales)

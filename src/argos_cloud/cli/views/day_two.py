@@ -67,6 +67,14 @@ def show_status(view: View, report: StatusReport) -> None:
         if not roll.done:
             view.line(f"image rollout {roll.role}: {roll.on_current}/{roll.total} instance(s) "
                       f"on {roll.image_id}")
+    for scaled in report.scales:
+        config = scaled["config"]
+        state = ("in force" if scaled["in_force"] else
+                 "superseded: the config's sizes changed since; commission applies them")
+        view.line(f"scaled: {scaled['role']} to {scaled['desired']} (range "
+                  f"{scaled['min_size']}-{scaled['max_size']}) by {scaled['who']} at "
+                  f"{scaled['at']}; the config says {config[2]} (range {config[0]}-"
+                  f"{config[1]}): {state}")
     if report.flagged:
         view.line(f"flagged: {len(report.flagged)} instance(s) on another commit or an older "
                   "image (see flags)", style="yellow")
