@@ -34,6 +34,7 @@ LOOPBACK = "127.0.0.1"
 SLOTS = 32  # servers per target group: a group with more registered targets serves 32
 MARKER = "argos-sandbox-haproxy"
 READY, DRAIN, MAINT = "ready", "drain", "maint"
+CONNECT_PATIENCE = 5.0  # seconds a refusing socket is tried again
 
 
 @dataclass(frozen=True)
@@ -204,7 +205,7 @@ class Haproxy:
     def _send(self, path: Path, line: str, wait: float = 10.0) -> str:
         with self.lock, socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
             conn.settimeout(wait)
-            conn.connect(str(path))
+            self._connect(conn, path)
             conn.sendall(line.encode() + b"\n")
             chunks = []
             while True:
@@ -213,6 +214,19 @@ class Haproxy:
                     break
                 chunks.append(data)
             return b"".join(chunks).decode(errors="replace")
+
+    def _connect(self, conn: socket.socket, path: Path) -> None:
+        """A socket refuses for a moment while its process (re)starts: a worker binds its
+        admin socket afresh, the master re-executes itself on a reload."""
+        deadline = self.clock.now() + CONNECT_PATIENCE
+        while True:
+            try:
+                conn.connect(str(path))
+                return
+            except (ConnectionRefusedError, FileNotFoundError):
+                if self.clock.now() >= deadline:
+                    raise
+                self.clock.sleep(0.05)
 
     def _log_tail(self) -> str:
         try:
