@@ -43,7 +43,7 @@ class Backend:
             def log_message(self, *args: object) -> None:
                 return
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 with backend.lock:
                     backend.served += 1
                     backend.in_flight += 1
