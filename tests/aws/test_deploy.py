@@ -261,8 +261,10 @@ def test_an_unhealthy_app_batch_stops_the_deploy_and_leaves_the_rest_alone(
     first = workflow.deploy(session, ref=A, roles=["app"], batch="1",
                             executor=FakeExecutor(respond=salt_master()))
     sick = env["app"][1]
+    real_health = target_group.target_health
     monkeypatch.setattr(target_group, "target_health", lambda clients, arn: {
-        i: ("unhealthy" if i == sick else "healthy") for i in env["app"]})
+        i: ("unhealthy" if i == sick else state)
+        for i, state in real_health(clients, arn).items()})
     fake = FakeExecutor(respond=salt_master())
     with pytest.raises(workflow.DeployFailed) as failure:
         workflow.deploy(session, ref=B, roles=["app"], batch="1", executor=fake)
@@ -490,3 +492,70 @@ def test_after_commission_deploy_a_deploy_b_rollback_leaves_a(
                   if e.command != "commission") == [("deploy", A), ("deploy", B), ("rollback", A)]
     assert fake.sent and all(s.targets == (master,) for s in fake.sent)
     assert all("G@environment:qa and G@project:argos" in s.commands[-1] for s in fake.sent)
+
+
+# -- issue 19: a deploy takes each app batch out of rotation, with stand-ins for capacity
+def test_each_app_batch_drains_before_its_highstate_and_stand_ins_keep_capacity(
+        aws: Clients, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    env = build_environment(real(aws), app=2, worker=1)
+    session = make_session(tmp_path, aws)
+    log: list[tuple[str, tuple[str, ...]]] = []
+    def recorded(name: str) -> Callable[[Clients, str, list[str]], None]:
+        real_call = getattr(target_group, name)
+
+        def call(clients: Clients, arn: str, ids: list[str]) -> None:
+            log.append((name, tuple(ids)))
+            real_call(clients, arn, ids)
+        return call
+
+    for name in ("deregister", "register"):
+        monkeypatch.setattr(target_group, name, recorded(name))
+    salt = salt_master()
+
+    def respond(instance_id: str, commands: list[str]) -> str:
+        match = re.search(r"L@([^' ]+)", commands[-1])
+        if match is not None and "-app-" in match.group(1):
+            serving = aws.elbv2.describe_target_health(TargetGroupArn=env["target_group"])
+            log.append(("highstate", tuple(m.rsplit("-", 2)[-2] + "-" + m.rsplit("-", 1)[-1]
+                                           for m in match.group(1).split(","))))
+            log.append(("serving", tuple(sorted(
+                d["Target"]["Id"] for d in serving["TargetHealthDescriptions"]
+                if d["TargetHealth"]["State"] == "healthy"))))
+        return salt(instance_id, commands)
+
+    result = workflow.deploy(session, ref=A, roles=["app", "worker"], batch="1",
+                             executor=FakeExecutor(respond=respond))
+    assert result.ok and sorted(result.rotated) == ["app"]
+    assert len(result.stand_ins) == 1 and result.stand_ins[0] not in env["app"]
+    first, second = ([i] for i in env["app"])
+    stand_in = result.stand_ins[0]
+    assert log[:6] == [
+        ("deregister", tuple(first)), ("highstate", tuple(first)),
+        ("serving", tuple(sorted([second[0], stand_in]))), ("register", tuple(first)),
+        ("deregister", tuple(second)), ("highstate", tuple(second))]
+    # while one batch was out, two instances served: as many as before the deploy
+    assert all(len(e[1]) == 2 for e in log if e[0] == "serving")
+    group = aws.autoscaling.describe_auto_scaling_groups(
+        AutoScalingGroupNames=[SCOPE.name("app")])["AutoScalingGroups"][0]
+    assert (group["DesiredCapacity"], group["MaxSize"]) == (2, 2)
+    assert stand_in not in {i["InstanceId"] for i in group["Instances"]}
+    assert result.to_json()["stand_ins"] == [stand_in]
+
+
+def test_a_stand_in_that_never_turns_healthy_stops_the_deploy_before_any_batch(
+        aws: Clients, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    env = build_environment(real(aws), app=1, worker=1)
+    session = make_session(tmp_path, aws)
+    real_health = target_group.target_health
+    monkeypatch.setattr(target_group, "target_health", lambda clients, arn: {
+        i: (state if i in env["app"] else "unhealthy")
+        for i, state in real_health(clients, arn).items()})
+    fake = FakeExecutor(respond=salt_master())
+    with pytest.raises(OperationFailed, match="stand-in app instance"):
+        workflow.deploy(session, ref=A, roles=["app"], batch="100%", executor=fake)
+    assert not [s for s in fake.sent if "state.highstate" in s.commands[-1]]
+    group = aws.autoscaling.describe_auto_scaling_groups(
+        AutoScalingGroupNames=[SCOPE.name("app")])["AutoScalingGroups"][0]
+    assert [i["InstanceId"] for i in group["Instances"]] == env["app"]
+    assert (group["DesiredCapacity"], group["MaxSize"]) == (1, 1)
+    assert deployed(aws) is None

@@ -20,6 +20,7 @@ import pytest
 from argos_cloud.aws.session import Clients
 from argos_cloud.model.names import Scope
 from argos_cloud.provision.userdata import minion_user_data
+from argos_cloud.sandbox.load import Load, Tally
 from argos_cloud.sandbox.server import Sandbox
 from tests.hosts.conftest import launch, shell, wait
 
@@ -201,27 +202,40 @@ def test_the_app_answers_through_the_load_balancer_at_the_first_commit(
                e["result"] == "succeeded" for e in entries), entries
 
 
+def under_load(project: Path, *argv: str) -> tuple[subprocess.CompletedProcess[str], Tally]:
+    """The command while four clients hit the app's URL, and what they got (issue 19)."""
+    with Load(app_url(project) + "/", clients=4) as load:
+        done = cli(project, *argv)
+    print(f"{' '.join(argv)} under load: {load.tally.summary()}")  # the figures, with -s
+    return done, load.tally
+
+
 def test_a_deploy_moves_the_app_and_a_failing_commit_is_brought_back(
         commissioned: Path) -> None:
+    """With the group at one instance: a stand-in keeps it served while it is out."""
     git(commissioned, "commit", "-q", "--allow-empty", "-m", "second")
     second = git(commissioned, "rev-parse", "HEAD")
-    done = cli(commissioned, "qa", "deploy", "--ref", "main")
+    done, tally = under_load(commissioned, "qa", "deploy", "--ref", "main")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "stand-in" in done.stdout, done.stdout[-3000:]
     assert serving(commissioned) == second
+    assert tally.served > 100 and tally.failed == 0, tally.summary()
     requirements = source(commissioned) / "requirements.txt"
     requirements.write_text(requirements.read_text() + "argos-cloud-no-such-package==0.0.0\n")
     git(commissioned, "commit", "-q", "-am", "third: requirements that cannot install")
-    done = cli(commissioned, "qa", "deploy", "--ref", "main")
+    done, tally = under_load(commissioned, "qa", "deploy", "--ref", "main")
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-2000:]
     assert "batch 1/" in done.stdout + done.stderr
     assert serving(commissioned) == second  # that batch runs the last good commit again
+    assert tally.served > 100 and tally.failed == 0, tally.summary()
 
 
 def test_rollback_serves_the_commit_before_the_current_one(commissioned: Path) -> None:
     first = git(commissioned, "rev-parse", "HEAD~2")
-    done = cli(commissioned, "qa", "rollback")
+    done, tally = under_load(commissioned, "qa", "rollback")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert serving(commissioned) == first
+    assert tally.served > 100 and tally.failed == 0, tally.summary()
 
 
 def test_an_instance_started_after_a_deploy_comes_up_at_the_deployed_commit(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,13 +10,6 @@ from argos_cloud.config import load_environment
 from argos_cloud.errors import BadInput, ConfigError, ExitStatus
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    shutil.copy(ROOT / "argos-cloud.toml", tmp_path / "argos-cloud.toml")
-    shutil.copytree(ROOT / "deploy", tmp_path / "deploy")
-    return tmp_path
 
 
 def test_the_shipped_example_loads_for_both_environments(project: Path) -> None:

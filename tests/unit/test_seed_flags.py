@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import shutil
 import subprocess
 import sys
 import tomllib
@@ -20,13 +19,6 @@ from argos_cloud.config.overrides import RunOverrides, apply_run_overrides
 from argos_cloud.errors import BadInput, Refused
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    shutil.copy(ROOT / "argos-cloud.toml", tmp_path / "argos-cloud.toml")
-    shutil.copytree(ROOT / "deploy", tmp_path / "deploy")
-    return tmp_path
 
 
 def test_the_seed_spelling_of_the_flags_parses_on_commission_and_plan() -> None:

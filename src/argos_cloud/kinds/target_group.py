@@ -132,6 +132,24 @@ def target_health(clients: Clients, arn: str) -> dict[str, str]:
             for d in reply["TargetHealthDescriptions"]}
 
 
+def deregister(clients: Clients, arn: str, instance_ids: list[str]) -> None:
+    """Out of rotation: the group drains them (no new request, in-flight ones finish)."""
+    clients.elbv2.deregister_targets(TargetGroupArn=arn,
+                                     Targets=[{"Id": i} for i in instance_ids])
+
+
+def register(clients: Clients, arn: str, instance_ids: list[str]) -> None:
+    """Back into rotation on the group's own port; they serve once its checks pass."""
+    clients.elbv2.register_targets(TargetGroupArn=arn, Targets=[{"Id": i} for i in instance_ids])
+
+
+def deregistration_delay(clients: Clients, arn: str) -> float:
+    """The longest a deregistered target drains (AWS's default is 300 s)."""
+    reply = clients.elbv2.describe_target_group_attributes(TargetGroupArn=arn)
+    found = {a["Key"]: a["Value"] for a in reply.get("Attributes", [])}
+    return float(found.get("deregistration_delay.timeout_seconds", 300))
+
+
 def delete(ctx: Context, have: Actual) -> None:
     """Gone counts as done; ResourceInUse (a listener not yet gone) is retried."""
     from argos_cloud.aws.retry import retry_on

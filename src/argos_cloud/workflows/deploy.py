@@ -18,7 +18,7 @@ import json
 import math
 import re
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -103,6 +103,8 @@ class DeployResult:
     bundle_key: str
     emulated: bool
     notes: list[str] = field(default_factory=list)
+    rotated: dict[str, list[str]] = field(default_factory=dict)  # role -> its target groups
+    stand_ins: list[str] = field(default_factory=list)
     batches: list[BatchOutcome] = field(default_factory=list)
     commands: list[dict[str, Any]] = field(default_factory=list)
     recorded: bool = False
@@ -127,6 +129,7 @@ class DeployResult:
                 "bundle": self.bundle_key, "emulated": self.emulated,
                 "execution": EMULATION if self.emulated else "executed",
                 "batches": [b.to_json() for b in self.batches],
+                "out_of_rotation": sorted(self.rotated), "stand_ins": self.stand_ins,
                 "commands": self.commands, "notes": self.notes}
 
 
@@ -227,7 +230,8 @@ def deploy(session: Session, *, ref: str | None, roles: list[str] | None = None,
     wanted = check_ref(ref) if ref is not None else check_ref(session.spec.source.ref,
                                                                "source.ref")
     commit = resolve_commit(session, wanted, notes, resolve)
-    return _run(session, command, lambda: (commit, wanted, notes), roles, batch, executor, hook)
+    return _run(session, command, lambda: (commit, wanted, notes), roles, batch, executor, hook,
+                rotate=True)
 
 
 def rollback(session: Session, *, roles: list[str] | None = None, batch: str = "50%",
@@ -241,7 +245,7 @@ def rollback(session: Session, *, roles: list[str] | None = None, batch: str = "
         assert entry.commit is not None
         return entry.commit, entry.commit, [note]
 
-    return _run(session, "rollback", target, roles, batch, executor, hook)
+    return _run(session, "rollback", target, roles, batch, executor, hook, rotate=True)
 
 
 def previous_deploy(successes: list[JournalEntry], current: str | None) -> JournalEntry:
@@ -283,6 +287,7 @@ def first_deploy(session: Session, commit: str, ref: str, *, under: Operation,
     The new hosts converge by themselves as they start; this applies the
     highstate through the master, gates on health, and records the commit as
     the first deployed one (a `deploy` in history), so rollback has a base.
+    Nothing serves customers yet, so nothing is taken out of rotation.
     """
     return _run(session, "deploy", lambda: (commit, ref, []), None, "100%", executor, hook,
                 under=under)
@@ -290,7 +295,8 @@ def first_deploy(session: Session, commit: str, ref: str, *, under: Operation,
 
 def _run(session: Session, command: str, target: Callable[[], tuple[str, str, list[str]]],
          roles: list[str] | None, batch: str, executor: RemoteExecutor | None,
-         hook: Hook | None, *, under: Operation | None = None) -> DeployResult:
+         hook: Hook | None, *, under: Operation | None = None,
+         rotate: bool = False) -> DeployResult:
     chosen = list(dict.fromkeys(roles or DEFAULT_ROLES))
     bad = [r for r in chosen if r not in DEFAULT_ROLES]
     if bad:
@@ -300,12 +306,12 @@ def _run(session: Session, command: str, target: Callable[[], tuple[str, str, li
         commit, ref, notes = target()  # chosen under the lock: rollback reads the history
         op.begin(commit=commit)
         return _execute(session, command, commit, ref, chosen, batch, notes, executor,
-                        op.hook(hook))
+                        op.hook(hook), rotate)
 
 
 def _execute(session: Session, command: str, commit: str, ref: str, roles: list[str],
              batch: str, notes: list[str], executor: RemoteExecutor | None,
-             hook: Hook | None) -> DeployResult:
+             hook: Hook | None, rotate: bool = False) -> DeployResult:
     from argos_cloud.discovery import discover
     from argos_cloud.kinds.bundle import publish
     from argos_cloud.workflows.bundles import build_bundle, state_tree
@@ -354,15 +360,23 @@ def _execute(session: Session, command: str, commit: str, ref: str, roles: list[
         batches = split_batches(ids, size)
         for index, members in enumerate(batches, start=1):
             result.batches.append(BatchOutcome(role, index, len(batches), members, NOT_RUN))
-    try:
-        for outcome in result.batches:
-            _run_batch(session, executor, result, outcome, bucket, key, arns[outcome.role],
-                       hook)
-    except BaseException as e:  # a failed batch, an AWS error or Ctrl-C: the old bundle goes back
-        _restore_bundle(session, executor, result, previous_bundle)
-        if isinstance(e, DeployFailed) and not session.emulated:
-            _bring_back(session, executor, result, previous_bundle)
-        raise
+    # Behind a load balancer a batch leaves the rotation while it changes (rotation.py).
+    result.rotated = {r: arns[r] for r in roles if rotate and arns.get(r) and groups[r]}
+    if result.rotated and session.emulated:
+        result.notes.append("the emulator drains nothing: moto drops a deregistered target at "
+                            "once (on AWS and on the hosts sandbox requests in flight finish)")
+    with contextlib.ExitStack() as capacity:
+        try:
+            if "app" in result.rotated:
+                _stand_ins(session, capacity, result)
+            for outcome in result.batches:
+                _run_batch(session, executor, result, outcome, bucket, key,
+                           arns[outcome.role], hook)
+        except BaseException as e:  # a failed batch, an AWS error, Ctrl-C: the old bundle back
+            _restore_bundle(session, executor, result, previous_bundle)
+            if isinstance(e, DeployFailed) and not session.emulated:
+                _bring_back(session, executor, result, previous_bundle)
+            raise  # the stand-ins go only now: the brought-back batches had them
     store.put(scope.parameter(DEPLOYED), commit, tags=scope.tags("record"))
     if result.previous and result.previous != commit:
         store.put(scope.parameter(DEPLOYED_PREVIOUS), result.previous, tags=scope.tags("record"))
@@ -397,10 +411,11 @@ def _apply_batch(session: Session, executor: RemoteExecutor, result: DeployResul
     scope = session.scope
     minions = [minion_id(scope, outcome.role, i) for i in outcome.instance_ids]
     lines = highstate_command(scope, outcome.role, minions, bucket, key, session.clients.region)
-    session.on_event(outcome.step, f"applying highstate to {len(minions)} minion(s)")
-    sent = executor.run([result.master], lines, timeout=SALT_TIMEOUT,
-                        comment=f"argos-cloud {result.command} {scope.environment} "
-                                f"{outcome.step} {result.commit[:12]}")
+    with _out_of_rotation(session, result, outcome):
+        session.on_event(outcome.step, f"applying highstate to {len(minions)} minion(s)")
+        sent = executor.run([result.master], lines, timeout=SALT_TIMEOUT,
+                            comment=f"argos-cloud {result.command} {scope.environment} "
+                                    f"{outcome.step} {result.commit[:12]}")
     result.record_command(sent)
     outcome.command_id = sent.command_id
     if sent.emulated or session.emulated:
@@ -415,6 +430,36 @@ def _apply_batch(session: Session, executor: RemoteExecutor, result: DeployResul
         outcome.problems = _wait_healthy(session, outcome, arns)
         if outcome.problems:
             outcome.status = FAILED
+
+
+def _stand_ins(session: Session, capacity: contextlib.ExitStack, result: DeployResult) -> None:
+    """As many extra app instances as the largest batch, healthy before the first batch."""
+    from argos_cloud.kinds.auto_scaling_group import GroupOps
+    from argos_cloud.workflows.rotation import stand_ins
+
+    largest = max(len(b.instance_ids) for b in result.batches if b.role == "app")
+    held = capacity.enter_context(stand_ins(
+        GroupOps(session.clients, session.scope, "app"), largest, clock=session.clock,
+        say=lambda message: session.on_event("app stand-ins", message)))
+    result.stand_ins = list(held.ids)
+
+
+@contextlib.contextmanager
+def _out_of_rotation(session: Session, result: DeployResult,
+                     outcome: BatchOutcome) -> Iterator[None]:
+    """The batch drained from its target groups for the `with`, registered again after."""
+    from argos_cloud.workflows.rotation import drain, undrain
+
+    arns = result.rotated.get(outcome.role, [])
+    if not arns:
+        yield
+        return
+    try:
+        drain(session, arns, outcome.instance_ids,
+              lambda message: session.on_event(outcome.step, message))
+        yield
+    finally:
+        undrain(session, arns, outcome.instance_ids)
 
 
 def _wait_healthy(session: Session, outcome: BatchOutcome, arns: list[str]) -> list[str]:
@@ -478,10 +523,11 @@ def _bring_back(session: Session, executor: RemoteExecutor, result: DeployResult
         minions = [minion_id(session.scope, outcome.role, i) for i in outcome.instance_ids]
         session.on_event(outcome.step, f"bringing {len(minions)} minion(s) back to "
                                        f"{str(commit or 'the previous commit')[:12]}")
-        sent = executor.run([result.master], highstate_command(
-            session.scope, outcome.role, minions, bucket, key, session.clients.region),
-            timeout=SALT_TIMEOUT, comment=f"argos-cloud {result.command} bring back "
-                                          f"{outcome.step}")
+        with _out_of_rotation(session, result, outcome):
+            sent = executor.run([result.master], highstate_command(
+                session.scope, outcome.role, minions, bucket, key, session.clients.region),
+                timeout=SALT_TIMEOUT, comment=f"argos-cloud {result.command} bring back "
+                                              f"{outcome.step}")
         result.record_command(sent)
         invocation = next((i for i in sent.invocations if i.instance_id == result.master),
                           None)
@@ -492,6 +538,9 @@ def _bring_back(session: Session, executor: RemoteExecutor, result: DeployResult
         else:
             result.notes.append(f"{outcome.step}: brought back to "
                                 f"{commit or 'the previous bundle'}")
+            if result.rotated.get(outcome.role):  # serving again before the stand-ins go
+                unhealthy = _wait_healthy(session, outcome, result.rotated[outcome.role])
+                result.notes.extend(f"{outcome.step}: {p}" for p in unhealthy)
             if commit:
                 from argos_cloud.kinds.instance import tag_commit
 

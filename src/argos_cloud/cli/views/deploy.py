@@ -22,6 +22,11 @@ def deploy_lines(result: DeployResult, *, verbose: bool = False) -> list[str]:
 
     ref = "" if result.ref == result.commit else f" ({result.ref})"
     out = [f"{result.command} {result.environment}: commit {result.commit}{ref}"]
+    if result.rotated:
+        out.append(f"  {', '.join(sorted(result.rotated))}: each batch drained from the load "
+                   "balancer before it changed and put back once healthy"
+                   + (f"; stand-in(s) {', '.join(result.stand_ins)} kept the capacity"
+                      if result.stand_ins else ""))
     for b in result.batches:
         health = ", ".join(f"{i} {s}" for i, s in sorted(b.health.items()))
         out.append(f"  {b.step}: {b.status} — {', '.join(b.instance_ids)}"

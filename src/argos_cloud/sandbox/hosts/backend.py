@@ -26,13 +26,14 @@ from typing import Any
 
 from argos_cloud.sandbox.hosts import machine as machines
 from argos_cloud.sandbox.hosts import motoview, network, proxy, sources, volumes
-from argos_cloud.sandbox.hosts.balancer import Balancers
+from argos_cloud.sandbox.hosts.balancer import Balancers, Health
 from argos_cloud.sandbox.hosts.baseimage import (
     IMAGE_NAME,
     cache_root,
     ensure_base_image,
     ensure_wheelhouse,
 )
+from argos_cloud.sandbox.hosts.haproxy import Haproxy
 from argos_cloud.sandbox.hosts.imds import Identity, Imds
 from argos_cloud.sandbox.hosts.machine import Machine, Seed
 from argos_cloud.sandbox.hosts.records import Records, teardown
@@ -42,6 +43,7 @@ from argos_cloud.sandbox.hosts.system import require, run
 BASE_TAG = "argos-cloud:sandbox-base"
 WHEELS = ["salt==3008.4", "boto3"]  # the config's default Salt; others come from PyPI
 HOSTS_FILE = "hosts.json"
+DRAIN_WAIT = 310.0  # the longest wait for a drain before a machine powers off anyway
 Log = Callable[[str], None]
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -71,7 +73,8 @@ class Hosts:
         self.base_root: Path | None = None
         self.wheels: Path | None = None
         self.imds: Imds | None = None
-        self.balancers = Balancers(self._address)
+        self.leaving: set[str] = set()  # deregistered as on AWS: Standby, terminating
+        self.balancers = Balancers(Haproxy(self.root / "run", self.records))
 
     # -- life ---------------------------------------------------------------------
 
@@ -159,29 +162,37 @@ class Hosts:
         namespace = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"
         ET.register_namespace("", namespace)
         root = ET.fromstring(data)
-        for member in root.iter(f"{{{namespace}}}member"):
-            target_id = member.findtext(f"{{{namespace}}}Target/{{{namespace}}}Id")
-            health = member.find(f"{{{namespace}}}TargetHealth")
-            found = self.balancers.state_of(group_arn, target_id or "")
-            if health is None or found is None:
-                continue
-            for child in list(health):
-                health.remove(child)
-            ET.SubElement(health, f"{{{namespace}}}State").text = found.state
-            if found.reason:
-                ET.SubElement(health, f"{{{namespace}}}Reason").text = found.reason
-                ET.SubElement(health, f"{{{namespace}}}Description").text = (
-                    "Health checks failed" if found.state == "unhealthy"
-                    else "Initial health checks in progress")
+        ns = f"{{{namespace}}}"
+        filtered = "Targets.member" in body.decode()
+        with self.lock:
+            leaving = set(self.leaving)
+        listed = root.find(f".//{ns}TargetHealthDescriptions")
+        seen = set()
+        for member in list(listed if listed is not None else []):
+            target_id = member.findtext(f"{ns}Target/{ns}Id") or ""
+            seen.add(target_id)
+            found = self.balancers.state_of(group_arn, target_id)
+            if found is None and target_id in leaving:
+                if not filtered and listed is not None:
+                    listed.remove(member)  # deregistered, as AWS does for Standby
+                    continue
+                found = Health("unused", "Target.NotRegistered")
+            if found is not None:
+                _set_health(member, ns, found)
+        if not filtered and listed is not None:
+            for target_id, port in self.balancers.draining(group_arn):
+                if target_id in seen:
+                    continue
+                member = ET.SubElement(listed, f"{ns}member")
+                target = ET.SubElement(member, f"{ns}Target")
+                ET.SubElement(target, f"{ns}Id").text = target_id
+                ET.SubElement(target, f"{ns}Port").text = str(port)
+                ET.SubElement(member, f"{ns}TargetHealth")
+                _set_health(member, ns, Health("draining", "Target.DeregistrationInProgress"))
         out = ET.tostring(root, xml_declaration=False)
         headers = [(k, v) for k, v in status[0][1] if k.lower() != "content-length"]
         start_response(status[0][0], [*headers, ("Content-Length", str(len(out)))])
         return [out]
-
-    def _address(self, instance_id: str) -> str | None:
-        with self.lock:
-            view = self.views.get(instance_id)
-            return view.address if view is not None and instance_id in self.ready else None
 
     def _ssm(self, operation: str, request: dict[str, Any], moto_app: WSGIApp,
              environ: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
@@ -226,6 +237,13 @@ class Hosts:
     def _sync(self) -> None:
         views = motoview.instances()
         self.views = {v.instance_id: v for v in views}
+        # The balancer first: an instance stopped below is draining before `_stop` waits.
+        addresses = {iid: view.address for iid, view in self.views.items()
+                     if iid in self.ready and iid in self.machines}
+        self.leaving = motoview.leaving()
+        motoview.set_dns_names(self.balancers.update(motoview.target_groups(),
+                                                     motoview.listeners(), addresses,
+                                                     self.leaving))
         images = motoview.images()
         for region, image_id in list(self.base_images.items()):
             if image_id not in images:  # `sandbox reset` emptied moto: register it again
@@ -248,8 +266,6 @@ class Hosts:
         self._sync_images()
         self._sync_volumes()
         self._sync_firewall()
-        motoview.set_dns_names(self.balancers.update(motoview.target_groups(),
-                                                     motoview.listeners()))
         self._write_status()
 
     def _base_image(self, region: str) -> None:
@@ -305,6 +321,9 @@ class Hosts:
 
     def _stop(self, instance_id: str) -> None:
         try:
+            # As an Auto Scaling group does before terminating: the balancer drains the
+            # instance (its in-flight requests finish) before the machine goes away.
+            self.balancers.wait_drained(instance_id, DRAIN_WAIT)
             with self.lock:
                 box = self.machines.get(instance_id)
                 self.ready.discard(instance_id)
@@ -480,6 +499,29 @@ def claim_computer(root: Path, *, write: bool = True) -> None:
         pass
     if write:
         OWNER.write_text(json.dumps({"root": str(root), "pid": os.getpid()}))
+
+
+DESCRIPTIONS = {
+    "Elb.InitialHealthChecking": "Initial health checks in progress",
+    "Target.FailedHealthChecks": "Health checks failed",
+    "Target.DeregistrationInProgress": "Target deregistration is in progress",
+    "Target.NotRegistered": "Target is not registered to the target group",
+}
+
+
+def _set_health(member: Any, ns: str, health: Health) -> None:
+    """One TargetHealthDescription's TargetHealth, as the sandbox's checks have it."""
+    import xml.etree.ElementTree as ET
+
+    element = member.find(f"{ns}TargetHealth")
+    if element is None:
+        return
+    for child in list(element):
+        element.remove(child)
+    ET.SubElement(element, f"{ns}State").text = health.state
+    if health.reason:
+        ET.SubElement(element, f"{ns}Reason").text = health.reason
+        ET.SubElement(element, f"{ns}Description").text = DESCRIPTIONS.get(health.reason, "")
 
 
 def _json(start_response: Callable[..., Any], status: int,

@@ -256,7 +256,33 @@ def target_groups() -> list[Any]:
                 int(group.healthy_threshold_count or 5),
                 int(group.unhealthy_threshold_count or 2), str(matcher),
                 tuple((t["Id"], int(t.get("Port") or group.port or 80))
-                      for t in group.targets.values())))
+                      for t in group.targets.values()),
+                _delay(group)))
+    return found
+
+
+def _delay(group: Any) -> float:
+    try:
+        return float((group.attributes or {}).get("deregistration_delay.timeout_seconds", 300))
+    except (TypeError, ValueError):
+        return 300.0
+
+
+LEAVING = ("EnteringStandby", "Standby", "Terminating", "Terminating:Wait",
+           "Terminating:Proceed", "Terminated", "Detaching", "Detached")
+
+
+def leaving() -> set[str]:
+    """Instances an ALB no longer sends to: an Auto Scaling group's members in Standby or
+    terminating (AWS deregisters them; moto keeps them registered) and instances gone."""
+    from moto.autoscaling.models import autoscaling_backends
+
+    found = {v.instance_id for v in instances() if v.state in GONE}
+    for _, backend in _regions(autoscaling_backends):
+        for group in backend.autoscaling_groups.values():
+            for member in group.instance_states:
+                if member.lifecycle_state in LEAVING:
+                    found.add(member.instance.id)
     return found
 
 

@@ -26,6 +26,7 @@ TOOLS: dict[str, str] = {
     "iptables-restore": "iptables",
     "apt-cacher-ng": "apt-cacher-ng",
     "git": "git",
+    "haproxy": "haproxy",
 }
 PACKAGES = tuple(sorted(set(TOOLS.values())))
 
