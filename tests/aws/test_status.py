@@ -26,7 +26,8 @@ def test_status_shows_what_each_instance_runs_and_flags_a_half_finished_deploy(
     first, sick = env["app"][0], env["app"][1]
     real_health = target_group.target_health
     monkeypatch.setattr(target_group, "target_health", lambda clients, arn: {
-        i: ("unhealthy" if i == sick else "healthy") for i in env["app"]})
+        i: ("unhealthy" if i == sick else state)
+        for i, state in real_health(clients, arn).items()})
     with pytest.raises(workflow.DeployFailed):
         workflow.deploy(session, ref=B, roles=["app"], batch="1",
                         executor=FakeExecutor(respond=salt_master()))
