@@ -25,7 +25,8 @@ GROUP, LISTENER, BALANCER = "arn:tg/web", "arn:listener/80", "arn:lb/app"
 
 @dataclass
 class Backend:
-    """A target: answers `/` with its name, `/slow` after `slow` seconds; counts requests."""
+    """A target: answers `/` with its name, `/slow` after `slow` seconds; counts requests
+    (health checks apart)."""
 
     name: str
     slow: float = 0.0
@@ -44,9 +45,13 @@ class Backend:
                 return
 
             def do_GET(self) -> None:
+                # The balancer's own health checks are not traffic: counting them made a
+                # check look like the slow request being in flight on this target.
+                counted = 0 if self.headers.get("User-Agent", "").startswith(
+                    "ELB-HealthChecker") else 1
                 with backend.lock:
-                    backend.served += 1
-                    backend.in_flight += 1
+                    backend.served += counted
+                    backend.in_flight += counted
                 try:
                     if self.path == "/slow":
                         time.sleep(backend.slow)
@@ -57,7 +62,7 @@ class Backend:
                     self.wfile.write(data)
                 finally:
                     with backend.lock:
-                        backend.in_flight -= 1
+                        backend.in_flight -= counted
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
