@@ -26,13 +26,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from argos_cloud.errors import OperationFailed
 from argos_cloud.kinds import target_group
 from argos_cloud.waiting import wait_for
 
 if TYPE_CHECKING:
+    from argos_cloud.clock import Clock
     from argos_cloud.workflows.roll import Group
     from argos_cloud.workflows.session import Session
 
@@ -78,7 +79,7 @@ def undrain(session: Session, arns: list[str], instance_ids: list[str]) -> None:
 
 
 @contextlib.contextmanager
-def stand_ins(group: Group, count: int, *, clock: Any, say: Callable[[str], None],
+def stand_ins(group: Group, count: int, *, clock: Clock, say: Callable[[str], None],
               timeout: float = STAND_IN_TIMEOUT) -> Iterator[StandIns]:
     """`count` more instances in the group, healthy behind the balancer, for the `with`."""
     _, max_size, desired = group.sizes()
@@ -103,14 +104,13 @@ def stand_ins(group: Group, count: int, *, clock: Any, say: Callable[[str], None
                              initial=5.0, cap=30.0)
         finally:
             held.ids = sorted(m["id"] for m in group.members() if m["id"] not in before)
-        lb = group.target_health()
-        say(f"stand-in(s) {', '.join(i for i in found if lb.get(i) == 'healthy')} healthy")
+        say(f"stand-in(s) among {', '.join(found)} healthy behind the load balancer")
         yield held
     finally:
         _remove(group, held, clock, say, timeout)
 
 
-def _remove(group: Group, held: StandIns, clock: Any, say: Callable[[str], None],
+def _remove(group: Group, held: StandIns, clock: Clock, say: Callable[[str], None],
             timeout: float) -> None:
     """The stand-ins go (drained by Auto Scaling first); size and maximum are put back."""
     if held.ids:
